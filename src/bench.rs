@@ -1,0 +1,175 @@
+//! `exoderm bench`: throughput of the step kernel per grid size, as cell-updates/s and as
+//! effective bandwidth (each plane read once and written once per step) next to the
+//! device's own buffer-copy bandwidth measured in the same run.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::engine::{GpuContext, Simulation, fields};
+use crate::error::{Error, Result};
+use crate::scenario::Scenario;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    pub model: String,
+    pub species: usize,
+    pub nx: u32,
+    pub ny: u32,
+    /// Full-grid updates timed.
+    pub steps: u64,
+    pub seconds: f64,
+    pub cell_updates_per_s: f64,
+    /// Bytes that must move per step (planes × 16 B × 2 per cell) × steps / s.
+    pub effective_gb_per_s: f64,
+    /// effective / copy bandwidth.
+    pub fraction_of_copy: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub adapter: String,
+    pub copy_gb_per_s: f64,
+    pub copy_bytes: u64,
+    pub rows: Vec<BenchRow>,
+    /// Sizes left out, with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// The 2-species model (Gray–Scott) or an 8-species linear chain, on an n×n periodic grid.
+pub fn bench_scenario(species: usize, n: u32) -> Result<Scenario> {
+    let grid = format!("[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\nboundary = \"periodic\"\n[time]\nend = \"1 h\"\n");
+    let text = if species == 2 {
+        format!("[model]\nbuiltin = \"gray_scott\"\n{grid}")
+    } else {
+        let mut t = format!("[model]\nname = \"chain{species}\"\n{grid}[params]\nk = 0.1\n");
+        for s in 0..species {
+            t.push_str(&format!("[[species]]\nname = \"s{s}\"\ndiffusion = {}\ninitial = \"noise\"\n", 0.1 + 0.01 * s as f64));
+        }
+        t.push_str("[reactions]\n");
+        for s in 0..species {
+            let prev = if s == 0 { species - 1 } else { s - 1 };
+            t.push_str(&format!("s{s} = \"k * (s{prev} - s{s})\"\n"));
+        }
+        t
+    };
+    Scenario::parse(&text, "bench")
+}
+
+/// Buffer-to-buffer copy bandwidth (bytes read + written per second).
+fn copy_bandwidth(ctx: &GpuContext) -> Result<(f64, u64)> {
+    let size = (256u64 << 20).min(ctx.limits.max_buffer_size / 2) & !255;
+    let make = |label| {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    };
+    let (a, b) = (make("exoderm.bench.copy.a"), make("exoderm.bench.copy.b"));
+    let run = |reps: u32| -> Result<f64> {
+        let t = Instant::now();
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        for _ in 0..reps {
+            enc.copy_buffer_to_buffer(&a, 0, &b, 0, size);
+        }
+        ctx.queue.submit([enc.finish()]);
+        fields::wait(&ctx.device)?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    run(1)?;
+    let mut reps = 2u32;
+    loop {
+        let s = run(reps)?;
+        if s > 0.3 || reps >= 1 << 14 {
+            return Ok((2.0 * size as f64 * reps as f64 / s, size));
+        }
+        reps *= 4;
+    }
+}
+
+/// Times each (model, size); `target_s` is the wall time aimed at per measurement.
+pub fn bench(ctx: &GpuContext, sizes: &[u32], species: &[usize], target_s: f64) -> Result<BenchReport> {
+    let (copy, copy_bytes) = copy_bandwidth(ctx)?;
+    let mut rows = vec![];
+    let mut skipped = vec![];
+    for &nsp in species {
+        for &n in sizes {
+            let sc = bench_scenario(nsp, n)?;
+            let mut sim = match Simulation::new(&ctx.device, &ctx.queue, &ctx.limits, &ctx.describe(), &sc) {
+                Ok(s) => s,
+                Err(Error::Scenario { message, .. }) => {
+                    skipped.push(format!("{nsp} species at {n}²: {message}"));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let dt = sim.plan().dt;
+            // Warm up (pipeline compile, first touches), then size the timed run.
+            let t0 = Instant::now();
+            sim.advance(8.0 * dt, &mut |_| {})?;
+            let per_step = t0.elapsed().as_secs_f64() / 8.0;
+            let steps = ((target_s / per_step.max(1e-7)) as u64).clamp(16, 200_000);
+            let before = sim.counters();
+            let start = sim.time();
+            sim.advance(start + steps as f64 * dt, &mut |_| {})?;
+            let after = sim.counters();
+            let (d, secs) = (after.dispatches - before.dispatches, after.seconds - before.seconds);
+            let cells = sc.grid.cells() as f64;
+            let bytes = sc.model.planes() as f64 * 32.0 * cells;
+            let gbs = d as f64 * bytes / secs / 1e9;
+            rows.push(BenchRow {
+                model: sc.model.name.clone(),
+                species: nsp,
+                nx: n,
+                ny: n,
+                steps: d,
+                seconds: secs,
+                cell_updates_per_s: d as f64 * cells / secs,
+                effective_gb_per_s: gbs,
+                fraction_of_copy: gbs * 1e9 / copy,
+            });
+        }
+    }
+    Ok(BenchReport {
+        adapter: ctx.describe(),
+        copy_gb_per_s: copy / 1e9,
+        copy_bytes,
+        rows,
+        skipped,
+    })
+}
+
+/// The report as a table for people.
+pub fn table(r: &BenchReport) -> String {
+    let mut s = format!(
+        "adapter: {}\ndevice copy bandwidth: {:.1} GB/s (read + write, {} MiB buffer)\n\n{:<12} {:>7} {:>11} {:>8} {:>16} {:>10} {:>9}\n",
+        r.adapter,
+        r.copy_gb_per_s,
+        r.copy_bytes >> 20,
+        "model",
+        "species",
+        "grid",
+        "steps",
+        "cell-updates/s",
+        "GB/s",
+        "of copy"
+    );
+    for row in &r.rows {
+        s.push_str(&format!(
+            "{:<12} {:>7} {:>11} {:>8} {:>16.3e} {:>10.2} {:>8.0}%\n",
+            row.model,
+            row.species,
+            format!("{}x{}", row.nx, row.ny),
+            row.steps,
+            row.cell_updates_per_s,
+            row.effective_gb_per_s,
+            100.0 * row.fraction_of_copy
+        ));
+    }
+    for k in &r.skipped {
+        s.push_str(&format!("skipped: {k}\n"));
+    }
+    s
+}

@@ -1,0 +1,146 @@
+//! Field storage on the GPU: the species packed four to a vec4<f32> plane, one storage
+//! buffer per plane, two sets for ping-pong; plus a small aux buffer (check flags, metric
+//! values). Readback happens only when asked (output times).
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::scenario::Grid;
+
+pub struct Planes {
+    pub planes: usize,
+    pub cells: u64,
+    /// `sets[s][k]`: plane `k` of ping-pong set `s`.
+    pub sets: [Vec<wgpu::Buffer>; 2],
+    /// [0..16): check flags (u32 ×4); [16..): one vec4 per cell for a metrics group.
+    pub aux: wgpu::Buffer,
+}
+
+/// Bytes of one plane (a vec4<f32> per cell).
+pub fn plane_bytes(grid: &Grid) -> u64 {
+    grid.cells() * 16
+}
+
+/// Refuses, with the numbers and the fix, a grid that the adapter cannot hold.
+pub fn check_limits(model: &Model, grid: &Grid, limits: &wgpu::Limits, adapter: &str) -> Result<()> {
+    let planes = model.planes();
+    let bytes = plane_bytes(grid) + if model.metrics.is_empty() { 0 } else { 16 };
+    let max = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+    if bytes > max {
+        let max_cells = (max - 16) / 16;
+        let side = (max_cells as f64).sqrt().floor() as u64;
+        return Err(Error::scenario(
+            grid.size_at.clone(),
+            format!(
+                "a {}×{} grid needs {} MiB per field plane (4 species × 4 bytes per cell), but {adapter} allows at most {} MiB per storage buffer",
+                grid.nx,
+                grid.ny,
+                bytes >> 20,
+                max >> 20
+            ),
+            format!("use at most {max_cells} cells (e.g. size = [{side}, {side}]), or run on a GPU with larger buffer limits"),
+        ));
+    }
+    let needed = 2 * planes as u32 + 1;
+    if needed > limits.max_storage_buffers_per_shader_stage {
+        return Err(Error::scenario(
+            grid.size_at.clone(),
+            format!(
+                "{} species need {needed} storage buffers per shader stage, but {adapter} allows {}",
+                model.species.len(),
+                limits.max_storage_buffers_per_shader_stage
+            ),
+            "use at most 12 species on this adapter",
+        ));
+    }
+    Ok(())
+}
+
+impl Planes {
+    pub fn new(device: &wgpu::Device, model: &Model, grid: &Grid) -> Planes {
+        let planes = model.planes();
+        let size = plane_bytes(grid);
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let make_set = |s: usize| -> Vec<wgpu::Buffer> {
+            (0..planes)
+                .map(|k| {
+                    device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some(&format!("exoderm.{}.field.set{s}.plane{k}", model.name)),
+                        size,
+                        usage,
+                        mapped_at_creation: false,
+                    })
+                })
+                .collect()
+        };
+        let aux_size = 16 + if model.metrics.is_empty() { 0 } else { size };
+        let aux = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&format!("exoderm.{}.aux", model.name)),
+            size: aux_size,
+            usage,
+            mapped_at_creation: false,
+        });
+        Planes {
+            planes,
+            cells: grid.cells(),
+            sets: [make_set(0), make_set(1)],
+            aux,
+        }
+    }
+
+    /// Copies every plane of `set` back, de-interleaved: one Vec per species (row-major,
+    /// row 0 at y min).
+    pub fn read_species(&self, device: &wgpu::Device, queue: &wgpu::Queue, set: usize, nspecies: usize) -> Result<Vec<Vec<f32>>> {
+        let mut out = vec![Vec::with_capacity(self.cells as usize); nspecies];
+        for (k, buf) in self.sets[set].iter().enumerate() {
+            let bytes = read_buffer(device, queue, buf, 0, self.cells * 16)?;
+            let vals: &[f32] = bytemuck::cast_slice(&bytes);
+            for (m, column) in out.iter_mut().enumerate().skip(4 * k).take(4) {
+                column.extend(vals.iter().skip(m - 4 * k).step_by(4));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Copies `size` bytes at `offset` of `buf` into host memory and waits for them.
+pub fn read_buffer(device: &wgpu::Device, queue: &wgpu::Queue, buf: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("exoderm.readback"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("exoderm.readback") });
+    enc.copy_buffer_to_buffer(buf, offset, &staging, 0, size);
+    queue.submit([enc.finish()]);
+    map_and_read(device, &staging)
+}
+
+/// Maps a MAP_READ buffer, waits, and returns its bytes.
+pub fn map_and_read(device: &wgpu::Device, staging: &wgpu::Buffer) -> Result<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r);
+    });
+    wait(device)?;
+    let mapped = rx
+        .recv()
+        .map_err(|_| Error::Internal("map callback dropped".into()))?
+        .map_err(|e| Error::Gpu { during: "reading results back".into(), message: e.to_string() })?;
+    let _ = mapped;
+    let view = staging
+        .get_mapped_range(..)
+        .map_err(|e| Error::Gpu { during: "reading results back".into(), message: e.to_string() })?;
+    let bytes = view.to_vec();
+    drop(view);
+    staging.unmap();
+    Ok(bytes)
+}
+
+/// Blocks until the GPU has finished all submitted work.
+pub fn wait(device: &wgpu::Device) -> Result<()> {
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map(|_| ())
+        .map_err(|e| Error::Gpu { during: "waiting for the GPU".into(), message: e.to_string() })
+}

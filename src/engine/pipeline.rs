@@ -1,0 +1,112 @@
+//! Pipelines, declared once as data: one bind-group layout shared by every kernel of a
+//! model, shader modules assembled by `codegen` and validated by naga before the driver sees
+//! them, and the compute pipelines. Labels read `exoderm.<model>.<kernel>`.
+
+use std::borrow::Cow;
+
+use super::codegen;
+use super::uniforms::{GridUniform, ParamsUniform, StepUniform};
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+pub struct Kernels {
+    pub layout: wgpu::BindGroupLayout,
+    pub init: wgpu::ComputePipeline,
+    pub step: wgpu::ComputePipeline,
+    pub check: wgpu::ComputePipeline,
+    pub metrics: Option<wgpu::ComputePipeline>,
+}
+
+/// The WGSL sources of a model's modules, validated: (label, source).
+pub fn sources(model: &Model) -> Result<Vec<(&'static str, String)>> {
+    let mut out = vec![("step", codegen::step_module(model)), ("check", codegen::check_module(model))];
+    if !model.metrics.is_empty() {
+        out.push(("metrics", codegen::metrics_module(model)));
+    }
+    for (label, src) in &out {
+        codegen::validate(&format!("exoderm.{}.{label}", model.name), src)?;
+    }
+    Ok(out)
+}
+
+fn layout_entries(planes: usize) -> Vec<wgpu::BindGroupLayoutEntry> {
+    let uniform = |binding: u32, dynamic: bool, size: usize| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: dynamic,
+            min_binding_size: wgpu::BufferSize::new(size as u64),
+        },
+        count: None,
+    };
+    let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    };
+    let mut e = vec![
+        uniform(0, false, std::mem::size_of::<GridUniform>()),
+        uniform(1, true, std::mem::size_of::<StepUniform>()),
+        uniform(2, false, std::mem::size_of::<ParamsUniform>()),
+    ];
+    e.extend((0..planes).map(|k| storage(codegen::src_binding(k), true)));
+    e.extend((0..planes).map(|k| storage(codegen::dst_binding(planes, k), false)));
+    e.push(storage(codegen::aux_binding(planes), false));
+    e
+}
+
+impl Kernels {
+    pub fn new(device: &wgpu::Device, model: &Model) -> Result<Kernels> {
+        let sources = sources(model)?;
+        let planes = model.planes();
+        let name = &model.name;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(&format!("exoderm.{name}.layout")),
+            entries: &layout_entries(planes),
+        });
+        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(&format!("exoderm.{name}.pipeline_layout")),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let mut modules = std::collections::HashMap::new();
+        for (label, src) in &sources {
+            let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&format!("exoderm.{name}.{label}")),
+                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(src)),
+            });
+            modules.insert(*label, m);
+        }
+        let pipeline = |module: &str, entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&format!("exoderm.{name}.{entry}")),
+                layout: Some(&pl),
+                module: &modules[module],
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let kernels = Kernels {
+            init: pipeline("step", "xd_init_main"),
+            step: pipeline("step", "xd_step_main"),
+            check: pipeline("check", "xd_check_main"),
+            metrics: modules.contains_key("metrics").then(|| pipeline("metrics", "xd_metric_main")),
+            layout,
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu {
+                during: format!("building the {name} pipelines"),
+                message: e.to_string(),
+            });
+        }
+        Ok(kernels)
+    }
+}

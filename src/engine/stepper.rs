@@ -1,0 +1,188 @@
+//! Choosing the time step. The user never has to: the step comes from the explicit
+//! stability limits of diffusion (per species) and of the reactions (a Jacobian estimate
+//! measured on the GPU), and species that diffuse ≥10× faster than the slowest take
+//! diffusion sub-steps instead of dragging every species down to their step.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::scenario::{Boundary, Grid};
+
+/// Fraction of the diffusion stability limit used when exoderm chooses the step.
+pub const DIFFUSION_SAFETY: f64 = 0.9;
+/// dt × (reaction rate) used when exoderm chooses the step (forward Euler is stable to 2).
+pub const REACTION_FRACTION: f64 = 0.5;
+/// A species is "fast" when its D is at least this multiple of the smallest positive D.
+pub const FAST_RATIO: f64 = 10.0;
+/// Most dispatch records one batch may use (sizes the step-uniform buffer).
+pub const MAX_RECORDS: usize = 4096;
+
+/// The largest stable forward-Euler step for diffusion coefficient `d` on `grid`: the
+/// 5-point Laplacian's spectral radius is at most 4/dx² + 4/dy², so dt·D·(4/dx² + 4/dy²) ≤ 2.
+/// A `fixed` side adds one face to the edge cells' diagonal (ghost = 2g − c); keeping the
+/// update monotone there (no undershoot below the held value) needs 1/dx² more.
+pub fn diffusion_limit(d: f64, grid: &Grid) -> f64 {
+    if d <= 0.0 {
+        return f64::INFINITY;
+    }
+    let fixed_x = grid.boundary[0] == Boundary::Fixed || grid.boundary[1] == Boundary::Fixed;
+    let fixed_y = grid.boundary[2] == Boundary::Fixed || grid.boundary[3] == Boundary::Fixed;
+    let ax = (2.0 + if fixed_x { 1.0 } else { 0.0 }) / (grid.dx() * grid.dx());
+    let ay = (2.0 + if fixed_y { 1.0 } else { 0.0 }) / (grid.dy() * grid.dy());
+    1.0 / (d * (ax + ay))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepPlan {
+    /// Largest main step (h); each output interval is split into equal steps ≤ this.
+    pub dt: f64,
+    /// Diffusion sub-steps per main step for the fast species (1 = none).
+    pub substeps: u32,
+    /// Species that take the sub-steps.
+    pub fast: Vec<String>,
+    /// Which constraint sets `dt`.
+    pub limited_by: String,
+    /// Reaction-rate estimate (1/h): largest row sum of |∂R/∂c| seen so far.
+    pub reaction_rate: f64,
+    /// The scheme in words, for run.json.
+    pub scheme: String,
+}
+
+impl StepPlan {
+    /// `forced`: the scenario's `[time] dt`. `rate`: the reaction-rate estimate (1/h).
+    pub fn new(model: &Model, grid: &Grid, forced: Option<f64>, forced_at: &crate::error::Location, rate: f64) -> Result<StepPlan> {
+        let d_min = model.species.iter().map(|s| s.diffusion).filter(|&d| d > 0.0).fold(f64::INFINITY, f64::min);
+        let is_fast = |d: f64| d_min.is_finite() && d >= FAST_RATIO * d_min;
+        let (slow_limit, slow_name) = model
+            .species
+            .iter()
+            .filter(|s| !is_fast(s.diffusion))
+            .map(|s| (diffusion_limit(s.diffusion, grid), s.name.clone()))
+            .fold((f64::INFINITY, String::new()), |a, b| if b.0 < a.0 { b } else { a });
+        let react_limit = if rate > 0.0 { REACTION_FRACTION / rate } else { f64::INFINITY };
+
+        let (dt, limited_by) = match forced {
+            Some(dt) => {
+                if dt > slow_limit {
+                    return Err(Error::scenario(
+                        forced_at.clone(),
+                        format!(
+                            "dt = {} is unstable: diffusion of `{slow_name}` on this grid needs dt ≤ {} (dx = {:.4} mm, dy = {:.4} mm)",
+                            crate::units::format_time(dt),
+                            crate::units::format_time(slow_limit),
+                            grid.dx(),
+                            grid.dy()
+                        ),
+                        format!("remove `dt` to let exoderm choose a stable step, or use dt ≤ {slow_limit:.6e} h"),
+                    ));
+                }
+                if dt * rate > 2.0 {
+                    return Err(Error::scenario(
+                        forced_at.clone(),
+                        format!(
+                            "dt = {} is unstable: the reactions change at up to {rate:.3e} per hour, which needs dt ≤ {}",
+                            crate::units::format_time(dt),
+                            crate::units::format_time(2.0 / rate)
+                        ),
+                        "remove `dt` to let exoderm choose a stable step".to_string(),
+                    ));
+                }
+                (dt, "forced by [time] dt".to_string())
+            }
+            None => {
+                let diff = DIFFUSION_SAFETY * slow_limit;
+                if diff.is_infinite() && react_limit.is_infinite() {
+                    // Nothing moves and nothing reacts: any step is exact; keep outputs cheap.
+                    (f64::INFINITY, "nothing (no diffusion or reaction)".to_string())
+                } else if diff <= react_limit {
+                    (diff, format!("diffusion of `{slow_name}` ({:.0}% of the explicit limit)", DIFFUSION_SAFETY * 100.0))
+                } else {
+                    (react_limit, format!("reaction rate {rate:.3e}/h (dt·rate = {REACTION_FRACTION})"))
+                }
+            }
+        };
+
+        // Fast species: as many diffusion sub-steps as their own limit needs.
+        let mut substeps = 1u32;
+        let mut fast = vec![];
+        for s in model.species.iter().filter(|s| is_fast(s.diffusion)) {
+            let lim = DIFFUSION_SAFETY * diffusion_limit(s.diffusion, grid);
+            if dt.is_finite() && dt > lim {
+                let m = (dt / lim).ceil();
+                if m as usize + 1 > MAX_RECORDS {
+                    return Err(Error::scenario(
+                        forced_at.clone(),
+                        format!("species `{}` diffuses so much faster than the others that it would need {m} sub-steps per step", s.name),
+                        "reduce the spread of diffusion coefficients, coarsen the grid, or force a smaller [time] dt",
+                    ));
+                }
+                substeps = substeps.max(m as u32);
+            }
+            fast.push(s.name.clone());
+        }
+        if substeps == 1 {
+            fast.clear();
+        }
+        let scheme = if fast.is_empty() {
+            "forward Euler, 5-point Laplacian (finite volumes), all species together".to_string()
+        } else {
+            format!(
+                "forward Euler, 5-point Laplacian; {} take {substeps} diffusion sub-steps per step (Lie splitting), the others one",
+                fast.join(", ")
+            )
+        };
+        Ok(StepPlan {
+            dt,
+            substeps,
+            fast,
+            limited_by,
+            reaction_rate: rate,
+            scheme,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn scenario(extra: &str) -> Scenario {
+        let text = format!(
+            "[grid]\nsize = [100, 50]\nextent = [\"10 mm\", \"5 mm\"]\n[time]\nend = \"1 h\"\n{extra}\n\
+             [[species]]\nname = \"a\"\ndiffusion = 0.1\ninitial = \"0.0\"\n\
+             [[species]]\nname = \"o2\"\ndiffusion = 5.0\ninitial = \"1.0\"\n"
+        );
+        Scenario::parse(&text, "test.toml").unwrap()
+    }
+
+    #[test]
+    fn fast_species_are_substepped() {
+        let s = scenario("");
+        let plan = StepPlan::new(&s.model, &s.grid, None, &s.time.dt_at, 0.0).unwrap();
+        let dx2 = 0.01;
+        let limit_a = 1.0 / (0.1 * (2.0 / dx2 + 2.0 / dx2));
+        assert!((plan.dt - 0.9 * limit_a).abs() < 1e-12, "{plan:?}");
+        assert_eq!(plan.fast, vec!["o2".to_string()]);
+        // o2 is 50x faster: needs ceil(50) sub-steps.
+        assert!((50..=51).contains(&plan.substeps), "{plan:?}");
+    }
+
+    #[test]
+    fn unstable_forced_dt_is_rejected_with_the_limit() {
+        let s = scenario("dt = \"1 h\"");
+        let e = StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, 0.0).unwrap_err().to_string();
+        assert!(e.contains("test.toml:6: `time.dt`"), "{e}");
+        assert!(e.contains("diffusion of `a`"), "{e}");
+        assert!(e.contains("remove `dt`"), "{e}");
+    }
+
+    #[test]
+    fn reaction_rate_limits_the_step() {
+        let s = scenario("");
+        let plan = StepPlan::new(&s.model, &s.grid, None, &s.time.dt_at, 1000.0).unwrap();
+        assert_eq!(plan.dt, 0.5 / 1000.0);
+        assert!(plan.limited_by.contains("reaction"));
+    }
+}

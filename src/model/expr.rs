@@ -1,0 +1,188 @@
+//! Expressions written by people (initial conditions, reaction terms, boundary values,
+//! metrics) become WGSL functions. This module is the single place that decides what each
+//! expression can see and how its function is spelled, and it checks every expression on its
+//! own with naga *before* the whole shader is assembled — so an error points at one field of
+//! the scenario, not at line 400 of generated code.
+
+use wgpu::naga;
+
+use super::Model;
+use crate::error::{Error, Location, Result};
+
+/// Prefix of every identifier exoderm generates; user names may not start with it.
+pub const RESERVED_PREFIX: &str = "xd_";
+
+/// Names every expression of a given kind may use besides the params (and species, where
+/// allowed). Kept in one place so docs, checks and codegen agree.
+pub const COORDS: &[&str] = &["x", "y", "t"];
+
+/// What an expression is for; decides its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// x, y, t, noise, params.
+    Initial,
+    /// x, y, t, params.
+    Boundary,
+    /// x, y, t, species, params.
+    Reaction,
+    /// x, y, t, species, params.
+    Metric,
+}
+
+impl Role {
+    fn sees_species(self) -> bool {
+        matches!(self, Role::Reaction | Role::Metric)
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Role::Initial => "xd_init_",
+            Role::Boundary => "xd_bval_",
+            Role::Reaction => "xd_react_",
+            Role::Metric => "xd_metric_",
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Role::Initial => "initial expressions may use x, y (mm), t (h), noise (uniform in [0,1) per cell) and the params",
+            Role::Boundary => "boundary values may use x, y (mm), t (h) and the params",
+            Role::Reaction => "reaction terms may use the species, x, y (mm), t (h) and the params",
+            Role::Metric => "metrics may use the species, x, y (mm), t (h) and the params",
+        }
+    }
+}
+
+/// The name of the generated function for `role` and the thing it belongs to.
+pub fn fn_name(role: Role, owner: &str) -> String {
+    format!("{}{owner}", role.prefix())
+}
+
+/// The uniform that holds the params; shared by the full shader and the one-expression checks.
+pub const PARAMS_DECL: &str = "struct XdParams { p: array<vec4<f32>, 16> }\n\
+     @group(0) @binding(2) var<uniform> xd_params: XdParams;\n";
+
+/// The WGSL function computing `source` in `role` for `owner` (a species or metric name).
+/// Returns the function text and the byte range of the user's expression inside it.
+pub fn function(model: &Model, role: Role, owner: &str, source: &str) -> (String, std::ops::Range<usize>) {
+    let mut args: Vec<String> = COORDS.iter().map(|c| format!("{c}: f32")).collect();
+    if role == Role::Initial {
+        args.push("noise: f32".into());
+    }
+    if role.sees_species() {
+        args.extend(model.species.iter().map(|s| format!("{}: f32", s.name)));
+    }
+    let mut text = format!("fn {}({}) -> f32 {{\n", fn_name(role, owner), args.join(", "));
+    for (i, p) in model.params.iter().enumerate() {
+        let comp = ["x", "y", "z", "w"][i % 4];
+        text.push_str(&format!("    let {} = xd_params.p[{}].{comp};\n", p.name, i / 4));
+    }
+    text.push_str("    return f32(");
+    let start = text.len();
+    text.push_str(source);
+    let end = text.len();
+    text.push_str(");\n}\n");
+    (text, start..end)
+}
+
+/// Checks that `name` can be a species/param/metric name: a WGSL identifier that is not a
+/// keyword and does not shadow what expressions already see.
+pub fn check_name(name: &str, at: &Location) -> Result<()> {
+    let fix = "use letters, digits and '_' (not first a digit), e.g. `egf`, `tgf_beta`, `O2`";
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::scenario(at.clone(), format!("`{name}` is not a valid name"), fix));
+    }
+    if name.starts_with(RESERVED_PREFIX) || name.starts_with("__") {
+        return Err(Error::scenario(
+            at.clone(),
+            format!("`{name}` starts with `{RESERVED_PREFIX}` or `__`, which exoderm keeps for itself"),
+            fix,
+        ));
+    }
+    if COORDS.contains(&name) || name == "noise" {
+        return Err(Error::scenario(
+            at.clone(),
+            format!("`{name}` is already a built-in name in expressions (x, y, t, noise)"),
+            "choose another name",
+        ));
+    }
+    // WGSL keywords, reserved words and type names are rejected by naga itself.
+    let probe = format!("fn xd_probe() {{ let {name} = 1.0; }}");
+    if naga::front::wgsl::parse_str(&probe).is_err() {
+        return Err(Error::scenario(
+            at.clone(),
+            format!("`{name}` is a WGSL keyword or reserved word"),
+            "choose another name (e.g. add a suffix: `{name}_c`)",
+        ));
+    }
+    Ok(())
+}
+
+/// Compiles one expression on its own with naga and turns any error into a scenario error
+/// that quotes the expression and points at the offending column.
+pub fn check(model: &Model, role: Role, owner: &str, expr: &super::Expr) -> Result<()> {
+    let (func, range) = function(model, role, owner, &expr.source);
+    let module_src = format!("{PARAMS_DECL}{func}");
+    let offset = PARAMS_DECL.len();
+    let expr_range = (range.start + offset)..(range.end + offset);
+    let fail = |message: String, span: Option<naga::Span>| {
+        let column = span
+            .and_then(|s| s.to_range())
+            .filter(|r| r.start >= expr_range.start && r.start <= expr_range.end)
+            .map(|r| r.start - expr_range.start + 1);
+        let pointer = match column {
+            Some(c) => format!(" (at column {c})"),
+            None => String::new(),
+        };
+        Error::scenario(
+            expr.at.clone(),
+            format!("invalid expression `{}`{pointer}: {message}", expr.source),
+            format!("{}; write a WGSL f32 expression, e.g. `r * u * (1.0 - u)`", role.hint()),
+        )
+    };
+    let module = naga::front::wgsl::parse_str(&module_src).map_err(|e| {
+        let mut msg = e.message().to_string();
+        let mut span = None;
+        for (s, label) in e.labels() {
+            span.get_or_insert(s);
+            if !label.is_empty() && !msg.contains(label) {
+                msg.push_str(&format!(" ({label})"));
+            }
+        }
+        fail(msg, span)
+    })?;
+    let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all());
+    validator.validate(&module).map_err(|e| {
+        let span = e.spans().next().map(|(s, _)| *s);
+        fail(error_chain(e.as_inner()), span)
+    })?;
+    Ok(())
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+/// Checks every name and expression of a model.
+pub fn check_model(model: &Model) -> Result<()> {
+    for s in &model.species {
+        check(model, Role::Initial, &s.name, &s.initial)?;
+        if let Some(b) = &s.boundary_value {
+            check(model, Role::Boundary, &s.name, b)?;
+        }
+        if let Some(r) = &s.reaction {
+            check(model, Role::Reaction, &s.name, r)?;
+        }
+    }
+    for m in &model.metrics {
+        check(model, Role::Metric, &m.name, &m.expr)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The biology, as data: species, parameters, reaction terms and metrics.
+//!
+//! A [`Model`] is what the engine compiles to WGSL. Built-in models (one file each) and custom
+//! models written in a scenario file end up in the same shape, so the engine, the CLI and the
+//! GUI never special-case a model. Every expression keeps the [`Location`] it was written at,
+//! so a WGSL error can point back to the scenario line (or the built-in's source).
+
+pub mod expr;
+mod fisher;
+mod gray_scott;
+mod heat;
+
+use serde::Serialize;
+
+use crate::error::Location;
+
+/// The most species a model may have: four vec4<f32> planes, which keeps a step's storage
+/// bindings (4 read + 4 write) within the portable limit of 8 per shader stage.
+pub const MAX_SPECIES: usize = 16;
+/// Parameters live in one uniform array of vec4s (16 × 4).
+pub const MAX_PARAMS: usize = 64;
+/// Model-defined metrics, reduced from one vec4 plane per 4 metrics.
+pub const MAX_METRICS: usize = 16;
+
+/// A WGSL f32 expression and where it was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Expr {
+    pub source: String,
+    #[serde(skip)]
+    pub at: Location,
+}
+
+impl Expr {
+    pub fn new(source: impl Into<String>, at: Location) -> Self {
+        Expr {
+            source: source.into(),
+            at,
+        }
+    }
+
+    /// An expression defined in exoderm's own source (a built-in model).
+    pub fn builtin(model: &str, field: impl Into<String>, source: impl Into<String>) -> Self {
+        Expr::new(
+            source,
+            Location {
+                file: format!("built-in model `{model}` (src/model/{model}.rs)"),
+                line: None,
+                field: field.into(),
+            },
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Species {
+    pub name: String,
+    /// mm²/h.
+    pub diffusion: f64,
+    /// f32 expression of x, y (mm), t (h), `noise` (uniform in [0,1) per cell) and params.
+    pub initial: Expr,
+    /// Value held on `fixed` sides; defaults to `initial` evaluated at the current t.
+    pub boundary_value: Option<Expr>,
+    /// Rate of change per hour from reactions; `None` means pure diffusion.
+    pub reaction: Option<Expr>,
+    /// Display units of the concentration (free text, e.g. "cells/mm^2").
+    pub units: String,
+    /// Colour-map range for snapshots; `None` takes the run's own min/max.
+    pub range: Option<[f64; 2]>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Param {
+    pub name: String,
+    pub value: f64,
+    /// Sensible slider/sweep range.
+    pub range: Option<[f64; 2]>,
+    pub units: String,
+    /// Meaning, and what goes wrong at the extremes.
+    pub doc: String,
+    /// Where the number comes from (a `../shared/science/SOURCES.md` section, a paper).
+    pub source: String,
+}
+
+/// How a metric's per-cell values are reduced over the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reduce {
+    /// Sum × cell area (units × mm²): e.g. the area where a condition holds.
+    Integral,
+    Mean,
+    Min,
+    Max,
+}
+
+impl Reduce {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "integral" => Reduce::Integral,
+            "mean" => Reduce::Mean,
+            "min" => Reduce::Min,
+            "max" => Reduce::Max,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Metric {
+    pub name: String,
+    /// f32 expression of the species, x, y, t and params, evaluated per cell.
+    pub expr: Expr,
+    pub reduce: Reduce,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    /// `heat`, `fisher`, ... for built-ins; `custom` for a scenario's own equations.
+    pub name: String,
+    pub description: String,
+    pub species: Vec<Species>,
+    pub params: Vec<Param>,
+    pub metrics: Vec<Metric>,
+}
+
+impl Model {
+    /// Vec4 planes needed to hold the species.
+    pub fn planes(&self) -> usize {
+        self.species.len().div_ceil(4)
+    }
+
+    pub fn species_index(&self, name: &str) -> Option<usize> {
+        self.species.iter().position(|s| s.name == name)
+    }
+
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
+    }
+}
+
+/// The built-in models' names, for messages and `exoderm presets`.
+pub const BUILTINS: &[&str] = &["heat", "fisher", "gray_scott"];
+
+/// The built-in model called `name`, with its default parameters and initial condition.
+pub fn builtin(name: &str) -> Option<Model> {
+    match name {
+        "heat" => Some(heat::model()),
+        "fisher" => Some(fisher::model()),
+        "gray_scott" => Some(gray_scott::model()),
+        _ => None,
+    }
+}
+
+/// f64 twins of the built-in reaction terms, written by hand in Rust (not generated from the
+/// WGSL), so tests can check the GPU path against an independent implementation.
+/// `c` holds the species values in model order, `p` the parameters in model order.
+pub fn builtin_reaction_f64(name: &str) -> Option<fn(&[f64], &[f64], &mut [f64])> {
+    match name {
+        "heat" => Some(heat::react_f64),
+        "fisher" => Some(fisher::react_f64),
+        "gray_scott" => Some(gray_scott::react_f64),
+        _ => None,
+    }
+}
+
+pub(crate) fn param(name: &str, value: f64, range: [f64; 2], units: &str, doc: &str, source: &str) -> Param {
+    Param {
+        name: name.into(),
+        value,
+        range: Some(range),
+        units: units.into(),
+        doc: doc.into(),
+        source: source.into(),
+    }
+}

@@ -1,0 +1,594 @@
+//! Scenario files: TOML in, a validated [`Scenario`] out — units resolved, the model built
+//! (a built-in with overrides, or the file's own equations) and every expression checked.
+//! Every error names the file, the line, the field and the fix.
+
+mod raw;
+
+use std::path::Path;
+
+use serde::Serialize;
+use toml::Spanned;
+
+use crate::error::{Error, Location, Result};
+use crate::model::{self, Expr, MAX_METRICS, MAX_PARAMS, MAX_SPECIES, Metric, Model, Param, Reduce, Species};
+use crate::units::{self, Dimension};
+use raw::RawScenario;
+
+/// What happens at one side of the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Boundary {
+    /// Zero normal gradient: nothing crosses the side.
+    NoFlux,
+    /// The opposite side is the neighbour.
+    Periodic,
+    /// The value on the side's face is held (the species' `boundary_value`, else `initial`).
+    Fixed,
+}
+
+impl Boundary {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "no-flux" | "noflux" | "neumann" => Boundary::NoFlux,
+            "periodic" => Boundary::Periodic,
+            "fixed" | "dirichlet" => Boundary::Fixed,
+            _ => return None,
+        })
+    }
+
+    /// Code shared with WGSL (`common.wgsl`: keep in sync).
+    pub fn code(self) -> u32 {
+        match self {
+            Boundary::NoFlux => 0,
+            Boundary::Periodic => 1,
+            Boundary::Fixed => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Grid {
+    pub nx: u32,
+    pub ny: u32,
+    /// Domain size in mm; the origin is at the centre.
+    pub extent: [f64; 2],
+    /// left (x min), right (x max), bottom (y min), top (y max).
+    pub boundary: [Boundary; 4],
+    #[serde(skip)]
+    pub size_at: Location,
+}
+
+impl Grid {
+    pub fn cells(&self) -> u64 {
+        self.nx as u64 * self.ny as u64
+    }
+    pub fn dx(&self) -> f64 {
+        self.extent[0] / self.nx as f64
+    }
+    pub fn dy(&self) -> f64 {
+        self.extent[1] / self.ny as f64
+    }
+    /// Lower-left corner (mm).
+    pub fn origin(&self) -> [f64; 2] {
+        [-self.extent[0] / 2.0, -self.extent[1] / 2.0]
+    }
+    pub fn cell_area(&self) -> f64 {
+        self.dx() * self.dy()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeSpec {
+    /// Hours.
+    pub end: f64,
+    /// Hours between outputs.
+    pub output_every: f64,
+    /// A forced time step (h); `None` lets the engine choose a stable one.
+    pub dt: Option<f64>,
+    #[serde(skip)]
+    pub dt_at: Location,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputSpec {
+    pub png: bool,
+    pub npy: bool,
+    pub colormap: String,
+}
+
+/// Colour maps offered for snapshots (and later the GUI).
+pub const COLORMAPS: &[&str] = &["viridis", "magma", "inferno", "plasma", "cividis", "greys", "rdbu"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    /// The file it came from (or `preset:NAME`).
+    pub file: String,
+    pub seed: u32,
+    pub grid: Grid,
+    pub time: TimeSpec,
+    pub model: Model,
+    pub output: OutputSpec,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read scenario", path, e))?;
+        Scenario::parse(&text, &path.display().to_string())
+    }
+
+    /// Validates scenario text; `file` names it in error messages.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario> {
+        let ctx = Ctx { file, text };
+        let raw: RawScenario = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| ctx.line(s.start));
+            let msg = e.message().trim().to_string();
+            Error::scenario(
+                Location {
+                    file: file.into(),
+                    line,
+                    field: "(file)".into(),
+                },
+                msg,
+                "see assets/examples/*.toml for the scenario format (keys: model, seed, grid, time, species, reactions, params, metrics, output)",
+            )
+        })?;
+        ctx.build(raw)
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    fn at<T>(&self, field: impl Into<String>, spanned: &Spanned<T>) -> Location {
+        Location {
+            file: self.file.into(),
+            line: Some(self.line(spanned.span().start)),
+            field: field.into(),
+        }
+    }
+
+    fn at_file(&self, field: impl Into<String>) -> Location {
+        Location {
+            file: self.file.into(),
+            line: None,
+            field: field.into(),
+        }
+    }
+
+    fn quantity(&self, field: &str, v: &Spanned<toml::Value>, dim: Dimension) -> Result<f64> {
+        let at = self.at(field, v);
+        let value = match v.get_ref() {
+            toml::Value::Integer(i) => *i as f64,
+            toml::Value::Float(f) => *f,
+            toml::Value::String(s) => units::parse(s, dim).map_err(|e| Error::scenario(at.clone(), e.0, "write a number with a unit"))?,
+            other => {
+                return Err(Error::scenario(
+                    at,
+                    format!("expected a number or a quantity string, found {}", other.type_str()),
+                    "write e.g. \"2 h\", \"0.5 mm\" or \"0.2 mm^2/h\"",
+                ));
+            }
+        };
+        if !value.is_finite() {
+            return Err(Error::scenario(at, "the value is not finite", "write a finite number"));
+        }
+        Ok(value)
+    }
+
+    fn build(&self, raw: RawScenario) -> Result<Scenario> {
+        let mut model = self.base_model(&raw)?;
+        self.apply_species(&raw, &mut model)?;
+        self.apply_reactions(&raw, &mut model)?;
+        self.apply_params(&raw, &mut model)?;
+        self.apply_metrics(&raw, &mut model)?;
+        if model.species.is_empty() {
+            return Err(Error::scenario(
+                self.at_file("species"),
+                "the model has no species",
+                "add a [[species]] table with name, diffusion and initial, or set [model] builtin = \"fisher\"",
+            ));
+        }
+        model::expr::check_model(&model)?;
+        let grid = self.grid(&raw)?;
+        let time = self.time(&raw)?;
+        let seed = match &raw.seed {
+            None => 0,
+            Some(s) => u32::try_from(*s.get_ref()).map_err(|_| {
+                Error::scenario(self.at("seed", s), "seed must be a whole number from 0 to 4294967295", "write e.g. seed = 42")
+            })?,
+        };
+        let output = self.output(&raw)?;
+        Ok(Scenario {
+            file: self.file.into(),
+            seed,
+            grid,
+            time,
+            model,
+            output,
+        })
+    }
+
+    fn base_model(&self, raw: &RawScenario) -> Result<Model> {
+        let rm = raw.model.as_ref().map(|m| m.get_ref());
+        let mut model = match rm.and_then(|m| m.builtin.as_ref()) {
+            Some(b) => model::builtin(b.get_ref()).ok_or_else(|| {
+                Error::scenario(
+                    self.at("model.builtin", b),
+                    format!("there is no built-in model `{}`", b.get_ref()),
+                    format!("use one of: {}; or leave `builtin` out and write your own [[species]] and [reactions]", model::BUILTINS.join(", ")),
+                )
+            })?,
+            None => Model {
+                name: "custom".into(),
+                description: String::new(),
+                species: vec![],
+                params: vec![],
+                metrics: vec![],
+            },
+        };
+        if let Some(m) = rm {
+            if let Some(n) = &m.name {
+                model.name = n.clone();
+            }
+            if let Some(d) = &m.description {
+                model.description = d.clone();
+            }
+        }
+        Ok(model)
+    }
+
+    fn apply_species(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
+        let builtin = model.name != "custom" && !model.species.is_empty();
+        for (i, rs) in raw.species.iter().enumerate() {
+            let rs = rs.get_ref();
+            let name = rs.name.get_ref().clone();
+            let field = |f: &str| format!("species[{i}].{f}");
+            let name_at = self.at(field("name"), &rs.name);
+            model::expr::check_name(&name, &name_at)?;
+            let idx = match model.species_index(&name) {
+                Some(idx) => idx,
+                None if builtin => {
+                    let names: Vec<_> = model.species.iter().map(|s| s.name.as_str()).collect();
+                    return Err(Error::scenario(
+                        name_at,
+                        format!("the built-in model `{}` has no species `{name}`", model.name),
+                        format!("override one of its species ({}), or drop [model] builtin to write a custom model", names.join(", ")),
+                    ));
+                }
+                None => {
+                    if model.species.len() == MAX_SPECIES {
+                        return Err(Error::scenario(name_at, format!("more than {MAX_SPECIES} species"), "merge or drop species"));
+                    }
+                    let Some(initial) = &rs.initial else {
+                        return Err(Error::scenario(
+                            name_at,
+                            format!("species `{name}` has no `initial`"),
+                            "add e.g. initial = \"0.0\" (any WGSL expression of x, y, t, noise and params)",
+                        ));
+                    };
+                    model.species.push(Species {
+                        name: name.clone(),
+                        diffusion: 0.0,
+                        initial: Expr::new(initial.get_ref().clone(), self.at(field("initial"), initial)),
+                        boundary_value: None,
+                        reaction: None,
+                        units: "a.u.".into(),
+                        range: None,
+                        description: String::new(),
+                    });
+                    model.species.len() - 1
+                }
+            };
+            if raw.species[..i].iter().any(|o| o.get_ref().name.get_ref() == &name) {
+                return Err(Error::scenario(name_at, format!("species `{name}` is defined twice"), "keep one [[species]] table per name"));
+            }
+            let s = &mut model.species[idx];
+            if let Some(d) = &rs.diffusion {
+                let v = self.quantity(&field("diffusion"), d, Dimension::Diffusion)?;
+                if v < 0.0 {
+                    return Err(Error::scenario(
+                        self.at(field("diffusion"), d),
+                        format!("diffusion of `{name}` is negative ({v} mm^2/h)"),
+                        "diffusion must be >= 0; use 0 for a species that does not move (e.g. collagen)",
+                    ));
+                }
+                s.diffusion = v;
+            }
+            if let Some(init) = &rs.initial {
+                s.initial = Expr::new(init.get_ref().clone(), self.at(field("initial"), init));
+            }
+            if let Some(b) = &rs.boundary_value {
+                s.boundary_value = Some(Expr::new(b.get_ref().clone(), self.at(field("boundary_value"), b)));
+            }
+            if let Some(u) = &rs.units {
+                s.units = u.clone();
+            }
+            if let Some(d) = &rs.description {
+                s.description = d.clone();
+            }
+            if let Some(r) = &rs.range {
+                s.range = Some(self.range(&field("range"), r)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn range(&self, field: &str, r: &Spanned<Vec<f64>>) -> Result<[f64; 2]> {
+        match r.get_ref().as_slice() {
+            [lo, hi] if lo < hi && lo.is_finite() && hi.is_finite() => Ok([*lo, *hi]),
+            _ => Err(Error::scenario(self.at(field, r), "a range must be two finite numbers [low, high] with low < high", "write e.g. range = [0.0, 1.0]")),
+        }
+    }
+
+    fn apply_reactions(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
+        for (name, expr) in &raw.reactions {
+            let field = format!("reactions.{}", name.get_ref());
+            let Some(idx) = model.species_index(name.get_ref()) else {
+                let names: Vec<_> = model.species.iter().map(|s| s.name.as_str()).collect();
+                return Err(Error::scenario(
+                    self.at(&field, name),
+                    format!("`{}` is not a species", name.get_ref()),
+                    format!("reactions are keyed by species name; the species are: {}", names.join(", ")),
+                ));
+            };
+            model.species[idx].reaction = Some(Expr::new(expr.get_ref().clone(), self.at(&field, expr)));
+        }
+        Ok(())
+    }
+
+    fn apply_params(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
+        for (name, v) in &raw.params {
+            let n = name.get_ref();
+            let field = format!("params.{n}");
+            let at = self.at(&field, v);
+            model::expr::check_name(n, &self.at(&field, name))?;
+            if model.species_index(n).is_some() {
+                return Err(Error::scenario(at, format!("`{n}` is both a species and a param"), "rename the param"));
+            }
+            let number = |v: &toml::Value, what: &str| -> Result<f64> {
+                match v {
+                    toml::Value::Integer(i) => Ok(*i as f64),
+                    toml::Value::Float(f) if f.is_finite() => Ok(*f),
+                    _ => Err(Error::scenario(at.clone(), format!("{what} must be a finite number"), format!("write e.g. {n} = 1.0"))),
+                }
+            };
+            let mut p = model.param_index(n).map(|i| model.params[i].clone()).unwrap_or(Param {
+                name: n.clone(),
+                value: 0.0,
+                range: None,
+                units: String::new(),
+                doc: String::new(),
+                source: "scenario file".into(),
+            });
+            match v.get_ref() {
+                toml::Value::Table(t) => {
+                    for (k, val) in t {
+                        match k.as_str() {
+                            "value" => p.value = number(val, "`value`")?,
+                            "range" => {
+                                let arr = val.as_array().map(|a| a.iter().map(|x| number(x, "`range`")).collect::<Result<Vec<_>>>()).transpose()?;
+                                match arr.as_deref() {
+                                    Some([lo, hi]) if lo < hi => p.range = Some([*lo, *hi]),
+                                    _ => return Err(Error::scenario(at, "`range` must be [low, high] with low < high", "write e.g. range = [0.0, 2.0]")),
+                                }
+                            }
+                            "units" | "doc" | "source" => {
+                                let s = val.as_str().ok_or_else(|| Error::scenario(at.clone(), format!("`{k}` must be a string"), "quote it"))?.to_string();
+                                match k.as_str() {
+                                    "units" => p.units = s,
+                                    "doc" => p.doc = s,
+                                    _ => p.source = s,
+                                }
+                            }
+                            other => {
+                                return Err(Error::scenario(
+                                    at,
+                                    format!("unknown key `{other}` in param `{n}`"),
+                                    "a param is a number or a table with value, range, units, doc, source",
+                                ));
+                            }
+                        }
+                    }
+                    if !t.contains_key("value") && model.param_index(n).is_none() {
+                        return Err(Error::scenario(at, format!("param `{n}` has no `value`"), format!("add value = ..., e.g. {n} = {{ value = 1.0 }}")));
+                    }
+                }
+                other => p.value = number(other, &format!("param `{n}`"))?,
+            }
+            match model.param_index(n) {
+                Some(i) => model.params[i] = p,
+                None => {
+                    if model.params.len() == MAX_PARAMS {
+                        return Err(Error::scenario(at, format!("more than {MAX_PARAMS} params"), "drop unused params"));
+                    }
+                    model.params.push(p);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_metrics(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
+        for (name, v) in &raw.metrics {
+            let n = name.get_ref();
+            let field = format!("metrics.{n}");
+            let at = self.at(&field, v);
+            model::expr::check_name(n, &self.at(&field, name))?;
+            let fix = "write name = \"expression\" (integrated over the domain) or name = { expr = \"...\", reduce = \"integral\" | \"mean\" | \"min\" | \"max\" }";
+            let (expr, reduce) = match v.get_ref() {
+                toml::Value::String(s) => (s.clone(), Reduce::Integral),
+                toml::Value::Table(t) => {
+                    if let Some(k) = t.keys().find(|k| *k != "expr" && *k != "reduce") {
+                        return Err(Error::scenario(at, format!("unknown key `{k}` in metric `{n}`"), fix));
+                    }
+                    let expr = t.get("expr").and_then(|e| e.as_str()).ok_or_else(|| Error::scenario(at.clone(), format!("metric `{n}` has no `expr` string"), fix))?;
+                    let reduce = match t.get("reduce") {
+                        None => Reduce::Integral,
+                        Some(r) => r.as_str().and_then(Reduce::parse).ok_or_else(|| Error::scenario(at.clone(), format!("metric `{n}`: unknown `reduce`"), fix))?,
+                    };
+                    (expr.to_string(), reduce)
+                }
+                _ => return Err(Error::scenario(at, format!("metric `{n}` must be a string or a table"), fix)),
+            };
+            let metric = Metric {
+                name: n.clone(),
+                expr: Expr::new(expr, at.clone()),
+                reduce,
+            };
+            match model.metrics.iter().position(|m| &m.name == n) {
+                Some(i) => model.metrics[i] = metric,
+                None => {
+                    if model.metrics.len() == MAX_METRICS {
+                        return Err(Error::scenario(at, format!("more than {MAX_METRICS} metrics"), "drop some metrics"));
+                    }
+                    model.metrics.push(metric);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn grid(&self, raw: &RawScenario) -> Result<Grid> {
+        let Some(g) = &raw.grid else {
+            return Err(Error::scenario(
+                self.at_file("grid"),
+                "the scenario has no [grid]",
+                "add [grid] with size = [nx, ny] and extent = [\"20 mm\", \"20 mm\"]",
+            ));
+        };
+        let g = g.get_ref();
+        let size_at = self.at("grid.size", &g.size);
+        let (nx, ny) = match g.size.get_ref().as_slice() {
+            [nx, ny] if (2..=65536).contains(nx) && (2..=65536).contains(ny) => (*nx as u32, *ny as u32),
+            _ => {
+                return Err(Error::scenario(size_at, "grid.size must be two cell counts [nx, ny], each from 2 to 65536", "write e.g. size = [256, 256]"));
+            }
+        };
+        let ext_at = self.at("grid.extent", &g.extent);
+        let ext = g.extent.get_ref();
+        if ext.len() != 2 {
+            return Err(Error::scenario(ext_at, "grid.extent must be two lengths [width, height]", "write e.g. extent = [\"20 mm\", \"20 mm\"]"));
+        }
+        let mut extent = [0.0; 2];
+        for (k, v) in ext.iter().enumerate() {
+            let spanned = Spanned::new(g.extent.span(), v.clone());
+            extent[k] = self.quantity("grid.extent", &spanned, Dimension::Length)?;
+            if extent[k] <= 0.0 {
+                return Err(Error::scenario(ext_at.clone(), "grid.extent must be positive", "write e.g. extent = [\"20 mm\", \"20 mm\"]"));
+            }
+        }
+        let boundary = match &g.boundary {
+            None => [Boundary::NoFlux; 4],
+            Some(b) => self.boundary(b)?,
+        };
+        Ok(Grid {
+            nx,
+            ny,
+            extent,
+            boundary,
+            size_at,
+        })
+    }
+
+    fn boundary(&self, b: &Spanned<toml::Value>) -> Result<[Boundary; 4]> {
+        let at = self.at("grid.boundary", b);
+        let fix = "write boundary = \"no-flux\" | \"periodic\" | \"fixed\", or per side: boundary = { left = \"fixed\", right = \"fixed\", bottom = \"no-flux\", top = \"no-flux\" }";
+        let one = |s: &str, side: &str| {
+            Boundary::parse(s).ok_or_else(|| Error::scenario(at.clone(), format!("unknown boundary `{s}`{side}"), fix))
+        };
+        let sides = match b.get_ref() {
+            toml::Value::String(s) => [one(s, "")?; 4],
+            toml::Value::Table(t) => {
+                if let Some(k) = t.keys().find(|k| !["left", "right", "bottom", "top"].contains(&k.as_str())) {
+                    return Err(Error::scenario(at, format!("unknown side `{k}`"), "the sides are left (x min), right (x max), bottom (y min), top (y max)"));
+                }
+                let mut out = [Boundary::NoFlux; 4];
+                for (i, side) in ["left", "right", "bottom", "top"].iter().enumerate() {
+                    if let Some(v) = t.get(*side) {
+                        let s = v.as_str().ok_or_else(|| Error::scenario(at.clone(), format!("side `{side}` must be a string"), fix))?;
+                        out[i] = one(s, &format!(" for side `{side}`"))?;
+                    }
+                }
+                out
+            }
+            _ => return Err(Error::scenario(at, "grid.boundary must be a string or a table of sides", fix)),
+        };
+        for (a, b, axis) in [(0, 1, "left/right"), (2, 3, "bottom/top")] {
+            if (sides[a] == Boundary::Periodic) != (sides[b] == Boundary::Periodic) {
+                return Err(Error::scenario(
+                    at,
+                    format!("periodic boundaries come in pairs, but only one of {axis} is periodic"),
+                    format!("make both {axis} sides periodic, or neither"),
+                ));
+            }
+        }
+        Ok(sides)
+    }
+
+    fn time(&self, raw: &RawScenario) -> Result<TimeSpec> {
+        let Some(t) = &raw.time else {
+            return Err(Error::scenario(self.at_file("time"), "the scenario has no [time]", "add [time] with end = \"20 h\" and output_every = \"2 h\""));
+        };
+        let t = t.get_ref();
+        let end = self.quantity("time.end", &t.end, Dimension::Time)?;
+        if end <= 0.0 {
+            return Err(Error::scenario(self.at("time.end", &t.end), "time.end must be positive", "write e.g. end = \"20 h\""));
+        }
+        let output_every = match &t.output_every {
+            None => end / 10.0,
+            Some(o) => {
+                let v = self.quantity("time.output_every", o, Dimension::Time)?;
+                if v <= 0.0 || v > end {
+                    return Err(Error::scenario(
+                        self.at("time.output_every", o),
+                        "time.output_every must be positive and at most time.end",
+                        "write e.g. output_every = \"2 h\"",
+                    ));
+                }
+                if end / v > 100_000.0 {
+                    return Err(Error::scenario(self.at("time.output_every", o), "more than 100000 outputs", "write a larger output_every"));
+                }
+                v
+            }
+        };
+        let (dt, dt_at) = match &t.dt {
+            None => (None, self.at_file("time.dt")),
+            Some(d) => {
+                let v = self.quantity("time.dt", d, Dimension::Time)?;
+                if v <= 0.0 {
+                    return Err(Error::scenario(self.at("time.dt", d), "time.dt must be positive", "remove dt to let exoderm choose a stable step"));
+                }
+                (Some(v), self.at("time.dt", d))
+            }
+        };
+        Ok(TimeSpec { end, output_every, dt, dt_at })
+    }
+
+    fn output(&self, raw: &RawScenario) -> Result<OutputSpec> {
+        let mut out = OutputSpec {
+            png: true,
+            npy: true,
+            colormap: "viridis".into(),
+        };
+        if let Some(o) = &raw.output {
+            let o = o.get_ref();
+            out.png = o.png.unwrap_or(true);
+            out.npy = o.npy.unwrap_or(true);
+            if let Some(c) = &o.colormap {
+                if !COLORMAPS.contains(&c.get_ref().as_str()) {
+                    return Err(Error::scenario(self.at("output.colormap", c), format!("unknown colour map `{}`", c.get_ref()), format!("use one of: {}", COLORMAPS.join(", "))));
+                }
+                out.colormap = c.get_ref().clone();
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,69 @@
+//! The scenario file exactly as written: serde structs that reject unknown keys and keep
+//! spans, so validation can name the line of every mistake.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub model: Option<Spanned<RawModel>>,
+    pub seed: Option<Spanned<i64>>,
+    pub grid: Option<Spanned<RawGrid>>,
+    pub time: Option<Spanned<RawTime>>,
+    #[serde(default)]
+    pub species: Vec<Spanned<RawSpecies>>,
+    #[serde(default)]
+    pub reactions: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    pub metrics: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    pub output: Option<Spanned<RawOutput>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub builtin: Option<Spanned<String>>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrid {
+    pub size: Spanned<Vec<i64>>,
+    pub extent: Spanned<Vec<toml::Value>>,
+    pub boundary: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTime {
+    pub end: Spanned<toml::Value>,
+    pub output_every: Option<Spanned<toml::Value>>,
+    pub dt: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpecies {
+    pub name: Spanned<String>,
+    pub diffusion: Option<Spanned<toml::Value>>,
+    pub initial: Option<Spanned<String>>,
+    pub boundary_value: Option<Spanned<String>>,
+    pub units: Option<String>,
+    pub range: Option<Spanned<Vec<f64>>>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    pub png: Option<bool>,
+    pub npy: Option<bool>,
+    pub colormap: Option<Spanned<String>>,
+}
