@@ -38,13 +38,18 @@ pub struct BenchReport {
 
 /// The 2-species model (Gray–Scott) or an 8-species linear chain, on an n×n periodic grid.
 pub fn bench_scenario(species: usize, n: u32) -> Result<Scenario> {
-    let grid = format!("[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\nboundary = \"periodic\"\n[time]\nend = \"1 h\"\n");
+    let grid = format!(
+        "[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\nboundary = \"periodic\"\n[time]\nend = \"1 h\"\n"
+    );
     let text = if species == 2 {
         format!("[model]\nbuiltin = \"gray_scott\"\n{grid}")
     } else {
         let mut t = format!("[model]\nname = \"chain{species}\"\n{grid}[params]\nk = 0.1\n");
         for s in 0..species {
-            t.push_str(&format!("[[species]]\nname = \"s{s}\"\ndiffusion = {}\ninitial = \"noise\"\n", 0.1 + 0.01 * s as f64));
+            t.push_str(&format!(
+                "[[species]]\nname = \"s{s}\"\ndiffusion = {}\ninitial = \"noise\"\n",
+                0.1 + 0.01 * s as f64
+            ));
         }
         t.push_str("[reactions]\n");
         for s in 0..species {
@@ -90,21 +95,27 @@ fn copy_bandwidth(ctx: &GpuContext) -> Result<(f64, u64)> {
 }
 
 /// Times each (model, size); `target_s` is the wall time aimed at per measurement.
-pub fn bench(ctx: &GpuContext, sizes: &[u32], species: &[usize], target_s: f64) -> Result<BenchReport> {
+pub fn bench(
+    ctx: &GpuContext,
+    sizes: &[u32],
+    species: &[usize],
+    target_s: f64,
+) -> Result<BenchReport> {
     let (copy, copy_bytes) = copy_bandwidth(ctx)?;
     let mut rows = vec![];
     let mut skipped = vec![];
     for &nsp in species {
         for &n in sizes {
             let sc = bench_scenario(nsp, n)?;
-            let mut sim = match Simulation::new(&ctx.device, &ctx.queue, &ctx.limits, &ctx.describe(), &sc) {
-                Ok(s) => s,
-                Err(Error::Scenario { message, .. }) => {
-                    skipped.push(format!("{nsp} species at {n}²: {message}"));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+            let mut sim =
+                match Simulation::new(&ctx.device, &ctx.queue, &ctx.limits, &ctx.describe(), &sc) {
+                    Ok(s) => s,
+                    Err(Error::Scenario { message, .. }) => {
+                        skipped.push(format!("{nsp} species at {n}²: {message}"));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
             let dt = sim.plan().dt;
             // Warm up (pipeline compile, first touches), then size the timed run.
             let t0 = Instant::now();
@@ -115,7 +126,10 @@ pub fn bench(ctx: &GpuContext, sizes: &[u32], species: &[usize], target_s: f64) 
             let start = sim.time();
             sim.advance(start + steps as f64 * dt, &mut |_| {})?;
             let after = sim.counters();
-            let (d, secs) = (after.dispatches - before.dispatches, after.seconds - before.seconds);
+            let (d, secs) = (
+                after.dispatches - before.dispatches,
+                after.seconds - before.seconds,
+            );
             let cells = sc.grid.cells() as f64;
             let bytes = sc.model.planes() as f64 * 32.0 * cells;
             let gbs = d as f64 * bytes / secs / 1e9;

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use exoderm::{GpuContext, Scenario, bench, presets, run};
 
 #[derive(Parser)]
-#[command(name = "exoderm", version, about = "GPU reaction-diffusion simulator of skin healing, ageing and exosome treatment")]
+#[command(
+    name = "exoderm",
+    version,
+    about = "GPU reaction-diffusion simulator of skin healing, ageing and exosome treatment"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -29,9 +33,7 @@ enum Command {
         quiet: bool,
     },
     /// Validate a scenario (units, names, every expression, the generated shaders) without running it.
-    Check {
-        scenario: String,
-    },
+    Check { scenario: String },
     /// List the scenarios shipped under assets/.
     Presets,
     /// Measure step throughput (cell-updates/s, effective GB/s vs the device's copy bandwidth).
@@ -50,10 +52,10 @@ enum Command {
 
 fn load(name: &str) -> anyhow::Result<Scenario> {
     let path = Path::new(name);
-    if !path.exists() {
-        if let Some((p, text)) = presets::find(name) {
-            return Ok(Scenario::parse(text, &format!("{p} (built in)"))?);
-        }
+    if !path.exists()
+        && let Some((p, text)) = presets::find(name)
+    {
+        return Ok(Scenario::parse(text, &format!("{p} (built in)"))?);
     }
     Ok(Scenario::load(path)?)
 }
@@ -80,13 +82,32 @@ fn real_main() -> anyhow::Result<()> {
         return Ok(());
     };
     match command {
-        Command::Run { scenario, out, quiet } => {
+        Command::Run {
+            scenario,
+            out,
+            quiet,
+        } => {
             let sc = load(&scenario)?;
             let ctx = GpuContext::headless()?;
             if !quiet {
-                eprintln!("exoderm: {} on {} — {}×{} cells, to {}", sc.file, ctx.describe(), sc.grid.nx, sc.grid.ny, exoderm::units::format_time(sc.time.end));
+                eprintln!(
+                    "exoderm: {} on {} — {}×{} cells, to {}",
+                    sc.file,
+                    ctx.describe(),
+                    sc.grid.nx,
+                    sc.grid.ny,
+                    exoderm::units::format_time(sc.time.end)
+                );
             }
-            let report = run::run(&ctx, &sc, &run::RunOptions { out: out.clone(), quiet }).with_context(|| format!("running {}", sc.file))?;
+            let report = run::run(
+                &ctx,
+                &sc,
+                &run::RunOptions {
+                    out: out.clone(),
+                    quiet,
+                },
+            )
+            .with_context(|| format!("running {}", sc.file))?;
             if !quiet {
                 eprintln!(
                     "done: {} outputs, {} steps in {:.2} s ({:.3e} cell-updates/s) -> {}",
@@ -118,7 +139,12 @@ fn real_main() -> anyhow::Result<()> {
             );
             match GpuContext::headless() {
                 Ok(ctx) => {
-                    exoderm::engine::fields::check_limits(&sc.model, &sc.grid, &ctx.limits, &ctx.describe())?;
+                    exoderm::engine::fields::check_limits(
+                        &sc.model,
+                        &sc.grid,
+                        &ctx.limits,
+                        &ctx.describe(),
+                    )?;
                     println!("ok: fits {}", ctx.describe());
                 }
                 Err(e) => println!("note: adapter limits not checked: {e}"),
@@ -127,11 +153,22 @@ fn real_main() -> anyhow::Result<()> {
         Command::Presets => {
             for (path, text) in presets::SCENARIOS {
                 let sc = Scenario::parse(text, path)?;
-                let about = if sc.model.description.is_empty() { sc.model.name.clone() } else { sc.model.description.clone() };
-                println!("{:<12} {path}\n             {about}", presets::short_name(path));
+                let about = if sc.model.description.is_empty() {
+                    sc.model.name.clone()
+                } else {
+                    sc.model.description.clone()
+                };
+                println!(
+                    "{:<12} {path}\n             {about}",
+                    presets::short_name(path)
+                );
             }
         }
-        Command::Bench { sizes, seconds, json } => {
+        Command::Bench {
+            sizes,
+            seconds,
+            json,
+        } => {
             let ctx = GpuContext::headless()?;
             let report = bench::bench(&ctx, &sizes, &[2, 8], seconds)?;
             if json {

@@ -3,10 +3,22 @@
 
 /// (path under the repository, text).
 pub const SCENARIOS: &[(&str, &str)] = &[
-    ("assets/examples/fisher.toml", include_str!("../assets/examples/fisher.toml")),
-    ("assets/examples/gradient.toml", include_str!("../assets/examples/gradient.toml")),
-    ("assets/examples/gray_scott.toml", include_str!("../assets/examples/gray_scott.toml")),
-    ("assets/examples/heat.toml", include_str!("../assets/examples/heat.toml")),
+    (
+        "assets/examples/fisher.toml",
+        include_str!("../assets/examples/fisher.toml"),
+    ),
+    (
+        "assets/examples/gradient.toml",
+        include_str!("../assets/examples/gradient.toml"),
+    ),
+    (
+        "assets/examples/gray_scott.toml",
+        include_str!("../assets/examples/gray_scott.toml"),
+    ),
+    (
+        "assets/examples/heat.toml",
+        include_str!("../assets/examples/heat.toml"),
+    ),
 ];
 
 /// A shipped scenario by name: "fisher", "examples/fisher" or its full path.
@@ -20,5 +32,8 @@ pub fn find(name: &str) -> Option<(&'static str, &'static str)> {
 
 /// Short name of a shipped scenario ("fisher").
 pub fn short_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml")
+    path.rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".toml")
 }

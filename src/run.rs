@@ -42,7 +42,9 @@ pub fn field_stats(field: &[f32], cell_area: f64) -> [f64; 4] {
 /// The output times: 0, every `output_every`, and `end`.
 pub fn output_times(s: &Scenario) -> Vec<f64> {
     let n = (s.time.end / s.time.output_every * (1.0 - 1e-12)).ceil() as usize;
-    (0..=n).map(|k| (k as f64 * s.time.output_every).min(s.time.end)).collect()
+    (0..=n)
+        .map(|k| (k as f64 * s.time.output_every).min(s.time.end))
+        .collect()
 }
 
 pub fn csv_header(s: &Scenario) -> String {
@@ -78,7 +80,10 @@ impl Writer<'_> {
             self.seen[i] = [self.seen[i][0].min(st[1]), self.seen[i][1].max(st[2])];
             if s.output.npy {
                 let path = self.dir.join("fields").join(format!("{}_{k}.npy", sp.name));
-                output::write_atomic(&path, &npy::encode_f32(f, s.grid.ny as usize, s.grid.nx as usize))?;
+                output::write_atomic(
+                    &path,
+                    &npy::encode_f32(f, s.grid.ny as usize, s.grid.nx as usize),
+                )?;
             }
             if s.output.png && (sp.range.is_some() || !s.output.npy) {
                 let range = sp.range.unwrap_or(self.seen[i]);
@@ -94,9 +99,20 @@ impl Writer<'_> {
     }
 
     fn png(&self, name: &str, k: usize, field: &[f32], range: [f64; 2]) -> Result<()> {
-        let (nx, ny) = (self.scenario.grid.nx as usize, self.scenario.grid.ny as usize);
-        let range = if range[1] > range[0] { range } else { [range[0], range[0] + 1.0] };
-        let png = snapshot::encode_png(&snapshot::render(field, nx, ny, range, &self.scenario.output.colormap), nx, ny)?;
+        let (nx, ny) = (
+            self.scenario.grid.nx as usize,
+            self.scenario.grid.ny as usize,
+        );
+        let range = if range[1] > range[0] {
+            range
+        } else {
+            [range[0], range[0] + 1.0]
+        };
+        let png = snapshot::encode_png(
+            &snapshot::render(field, nx, ny, range, &self.scenario.output.colormap),
+            nx,
+            ny,
+        )?;
         output::write_atomic(&self.dir.join(format!("{name}_{k}.png")), &png)
     }
 
@@ -107,11 +123,20 @@ impl Writer<'_> {
         if !(s.output.png && s.output.npy) {
             return Ok(());
         }
-        for (i, sp) in s.model.species.iter().enumerate().filter(|(_, sp)| sp.range.is_none()) {
+        for (i, sp) in s
+            .model
+            .species
+            .iter()
+            .enumerate()
+            .filter(|(_, sp)| sp.range.is_none())
+        {
             for k in 0..self.outputs {
                 let path = self.dir.join("fields").join(format!("{}_{k}.npy", sp.name));
-                let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot re-read", &path, e))?;
-                let (_, data) = npy::decode_f32(&bytes).ok_or_else(|| Error::Internal(format!("{} is not an npy we wrote", path.display())))?;
+                let bytes =
+                    std::fs::read(&path).map_err(|e| Error::io("cannot re-read", &path, e))?;
+                let (_, data) = npy::decode_f32(&bytes).ok_or_else(|| {
+                    Error::Internal(format!("{} is not an npy we wrote", path.display()))
+                })?;
                 self.png(&sp.name, k, &data, self.seen[i])?;
             }
         }
@@ -123,8 +148,15 @@ impl Writer<'_> {
 pub fn run(ctx: &GpuContext, scenario: &Scenario, opts: &RunOptions) -> Result<RunReport> {
     let started = Instant::now();
     let dir = opts.out.as_path();
-    std::fs::create_dir_all(dir.join("fields")).map_err(|e| Error::io("cannot create output folder", dir, e))?;
-    let mut sim = Simulation::new(&ctx.device, &ctx.queue, &ctx.limits, &ctx.describe(), scenario)?;
+    std::fs::create_dir_all(dir.join("fields"))
+        .map_err(|e| Error::io("cannot create output folder", dir, e))?;
+    let mut sim = Simulation::new(
+        &ctx.device,
+        &ctx.queue,
+        &ctx.limits,
+        &ctx.describe(),
+        scenario,
+    )?;
     let times = output_times(scenario);
     let mut w = Writer {
         dir,
@@ -137,7 +169,9 @@ pub fn run(ctx: &GpuContext, scenario: &Scenario, opts: &RunOptions) -> Result<R
     let result = (|| -> Result<()> {
         w.observe(&sim)?;
         for &t in &times[1..] {
-            sim.advance(t, &mut |now| bar.set_position((now / scenario.time.end * 1e4) as u64))?;
+            sim.advance(t, &mut |now| {
+                bar.set_position((now / scenario.time.end * 1e4) as u64)
+            })?;
             bar.set_message(crate::units::format_time(t));
             w.observe(&sim)?;
         }
@@ -151,7 +185,11 @@ pub fn run(ctx: &GpuContext, scenario: &Scenario, opts: &RunOptions) -> Result<R
         steps: c.steps,
         dispatches: c.dispatches,
         wall_seconds: started.elapsed().as_secs_f64(),
-        cell_updates_per_second: if c.seconds > 0.0 { c.dispatches as f64 * scenario.grid.cells() as f64 / c.seconds } else { 0.0 },
+        cell_updates_per_second: if c.seconds > 0.0 {
+            c.dispatches as f64 * scenario.grid.cells() as f64 / c.seconds
+        } else {
+            0.0
+        },
     };
     let status = match (&result, &pngs) {
         (Err(e), _) | (Ok(()), Err(e)) => format!("failed: {e}"),
@@ -168,14 +206,22 @@ fn progress_bar(quiet: bool, end: f64) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(10_000);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40.cyan/blue} {percent:>3}%  t = {msg}  elapsed {elapsed}  eta {eta}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40.cyan/blue} {percent:>3}%  t = {msg}  elapsed {elapsed}  eta {eta}",
+    ) {
         bar.set_style(style);
     }
     bar.set_message(format!("0 / {}", crate::units::format_time(end)));
     bar
 }
 
-fn write_run_json(dir: &Path, ctx: &GpuContext, sim: &Simulation, r: &RunReport, status: &str) -> Result<()> {
+fn write_run_json(
+    dir: &Path,
+    ctx: &GpuContext,
+    sim: &Simulation,
+    r: &RunReport,
+    status: &str,
+) -> Result<()> {
     let s = sim.scenario();
     let plan = sim.plan();
     let doc = json!({
@@ -216,6 +262,7 @@ fn write_run_json(dir: &Path, ctx: &GpuContext, sim: &Simulation, r: &RunReport,
         "cell_updates_per_s": r.cell_updates_per_second,
         "scenario": s,
     });
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Internal(format!("run.json: {e}")))?;
+    let text = serde_json::to_string_pretty(&doc)
+        .map_err(|e| Error::Internal(format!("run.json: {e}")))?;
     output::write_atomic(&dir.join("run.json"), text.as_bytes())
 }

@@ -1,1 +1,10 @@
+//! exoderm's integration tests, compiled as one binary. GPU tests run for real (lavapipe in
+//! CI, with EXODERM_REQUIRE_GPU=1 so a missing adapter fails instead of skipping).
 
+mod common;
+
+mod analytic;
+mod cli;
+mod reference;
+mod scenario_errors;
+mod shaders;

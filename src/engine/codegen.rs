@@ -58,7 +58,10 @@ impl<'a> Gen<'a> {
 
     fn src_bindings(&mut self) {
         for k in 0..self.planes {
-            self.line(format!("@group(0) @binding({}) var<storage, read> xd_src{k}: array<vec4<f32>>;", src_binding(k)));
+            self.line(format!(
+                "@group(0) @binding({}) var<storage, read> xd_src{k}: array<vec4<f32>>;",
+                src_binding(k)
+            ));
         }
     }
 
@@ -71,7 +74,9 @@ impl<'a> Gen<'a> {
     fn kernel_head(&mut self, name: &str) {
         let (wx, wy) = WORKGROUP;
         self.line(format!("@compute @workgroup_size({wx}, {wy}, 1)"));
-        self.line(format!("fn {name}(@builtin(global_invocation_id) xd_gid: vec3<u32>) {{"));
+        self.line(format!(
+            "fn {name}(@builtin(global_invocation_id) xd_gid: vec3<u32>) {{"
+        ));
         self.line("    let xd_i = xd_gid.x;\n    let xd_j = xd_gid.y;\n    let xd_nx = xd_grid.nx;\n    let xd_ny = xd_grid.ny;");
         self.line("    if (xd_i >= xd_nx || xd_j >= xd_ny) { return; }");
         self.line("    let xd_idx = xd_j * xd_nx + xd_i;");
@@ -87,20 +92,35 @@ impl<'a> Gen<'a> {
         }
         let names: Vec<String> = self.model.species.iter().map(|s| s.name.clone()).collect();
         for (s, name) in names.iter().enumerate() {
-            self.line(format!("    let {name} = xd_c{}.{};", s / 4, COMPONENTS[s % 4]));
+            self.line(format!(
+                "    let {name} = xd_c{}.{};",
+                s / 4,
+                COMPONENTS[s % 4]
+            ));
         }
     }
 
     fn species_args(&self) -> String {
-        self.model.species.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(", ")
+        self.model
+            .species
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// A vec4 of per-species values for plane `k`, built by `f(species_index)`.
     fn plane_vec(&self, k: usize, f: impl Fn(usize) -> String) -> String {
-        let comps: Vec<String> = (0..4).map(|m| {
-            let s = 4 * k + m;
-            if s < self.model.species.len() { f(s) } else { "0.0".into() }
-        }).collect();
+        let comps: Vec<String> = (0..4)
+            .map(|m| {
+                let s = 4 * k + m;
+                if s < self.model.species.len() {
+                    f(s)
+                } else {
+                    "0.0".into()
+                }
+            })
+            .collect();
         format!("vec4<f32>({})", comps.join(", "))
     }
 }
@@ -110,7 +130,10 @@ pub fn step_module(model: &Model) -> String {
     let mut g = Gen::new(model);
     g.src_bindings();
     for k in 0..g.planes {
-        g.line(format!("@group(0) @binding({}) var<storage, read_write> xd_dst{k}: array<vec4<f32>>;", dst_binding(g.planes, k)));
+        g.line(format!(
+            "@group(0) @binding({}) var<storage, read_write> xd_dst{k}: array<vec4<f32>>;",
+            dst_binding(g.planes, k)
+        ));
     }
     for s in &model.species {
         g.function(Role::Initial, &s.name, &s.initial.source);
@@ -128,13 +151,25 @@ pub fn step_module(model: &Model) -> String {
         }
     }
     for k in 0..g.planes {
-        let v = g.plane_vec(k, |s| format!("{}(x, y, t)", expr::fn_name(Role::Boundary, &model.species[s].name)));
-        g.line(format!("fn xd_face{k}(x: f32, y: f32, t: f32) -> vec4<f32> {{ return {v}; }}"));
+        let v = g.plane_vec(k, |s| {
+            format!(
+                "{}(x, y, t)",
+                expr::fn_name(Role::Boundary, &model.species[s].name)
+            )
+        });
+        g.line(format!(
+            "fn xd_face{k}(x: f32, y: f32, t: f32) -> vec4<f32> {{ return {v}; }}"
+        ));
     }
 
     g.kernel_head("xd_init_main");
     for k in 0..g.planes {
-        let v = g.plane_vec(k, |s| format!("{}(x, y, 0.0, xd_rand(xd_i, xd_j, {s}u))", expr::fn_name(Role::Initial, &model.species[s].name)));
+        let v = g.plane_vec(k, |s| {
+            format!(
+                "{}(x, y, 0.0, xd_rand(xd_i, xd_j, {s}u))",
+                expr::fn_name(Role::Initial, &model.species[s].name)
+            )
+        });
         g.line(format!("    xd_dst{k}[xd_idx] = {v};"));
     }
     g.line("}");
@@ -159,7 +194,10 @@ pub fn step_module(model: &Model) -> String {
     let args = g.species_args();
     for k in 0..g.planes {
         let v = g.plane_vec(k, |s| match &model.species[s].reaction {
-            Some(_) => format!("{}(x, y, t, {args})", expr::fn_name(Role::Reaction, &model.species[s].name)),
+            Some(_) => format!(
+                "{}(x, y, t, {args})",
+                expr::fn_name(Role::Reaction, &model.species[s].name)
+            ),
             None => "0.0".into(),
         });
         g.line(format!("        xd_r{k} = {v};"));
@@ -180,11 +218,23 @@ pub fn step_module(model: &Model) -> String {
 pub fn check_module(model: &Model) -> String {
     let mut g = Gen::new(model);
     g.src_bindings();
-    g.line(format!("@group(0) @binding({}) var<storage, read_write> xd_flags: array<atomic<u32>>;", aux_binding(g.planes)));
-    let reacting: Vec<usize> = (0..model.species.len()).filter(|&s| model.species[s].reaction.is_some()).collect();
+    g.line(format!(
+        "@group(0) @binding({}) var<storage, read_write> xd_flags: array<atomic<u32>>;",
+        aux_binding(g.planes)
+    ));
+    let reacting: Vec<usize> = (0..model.species.len())
+        .filter(|&s| model.species[s].reaction.is_some())
+        .collect();
     for &s in &reacting {
         let sp = &model.species[s];
-        g.function(Role::Reaction, &sp.name, &sp.reaction.as_ref().map(|r| r.source.clone()).unwrap_or_default());
+        g.function(
+            Role::Reaction,
+            &sp.name,
+            &sp.reaction
+                .as_ref()
+                .map(|r| r.source.clone())
+                .unwrap_or_default(),
+        );
     }
     g.kernel_head("xd_check_main");
     g.species_lets();
@@ -201,17 +251,29 @@ pub fn check_module(model: &Model) -> String {
     g.line("    if (xd_big != 0u) { atomicOr(&xd_flags[1], xd_big); }");
     if !reacting.is_empty() {
         let names: Vec<String> = model.species.iter().map(|s| s.name.clone()).collect();
-        let call = |s: usize, args: &[String]| format!("{}(x, y, t, {})", expr::fn_name(Role::Reaction, &names[s]), args.join(", "));
+        let call = |s: usize, args: &[String]| {
+            format!(
+                "{}(x, y, t, {})",
+                expr::fn_name(Role::Reaction, &names[s]),
+                args.join(", ")
+            )
+        };
         for &s in &reacting {
             g.line(format!("    let xd_base{s} = {};", call(s, &names)));
             g.line(format!("    var xd_row{s} = 0.0;"));
         }
         for j in 0..names.len() {
-            g.line(format!("    let xd_h{j} = max(abs({}) * 1e-3, 1e-6);", names[j]));
+            g.line(format!(
+                "    let xd_h{j} = max(abs({}) * 1e-3, 1e-6);",
+                names[j]
+            ));
             let mut args = names.clone();
             args[j] = format!("{} + xd_h{j}", names[j]);
             for &s in &reacting {
-                g.line(format!("    xd_row{s} += abs({} - xd_base{s}) / xd_h{j};", call(s, &args)));
+                g.line(format!(
+                    "    xd_row{s} += abs({} - xd_base{s}) / xd_h{j};",
+                    call(s, &args)
+                ));
             }
         }
         g.line("    var xd_rate = 0.0;");
@@ -230,7 +292,10 @@ pub fn check_module(model: &Model) -> String {
 pub fn metrics_module(model: &Model) -> String {
     let mut g = Gen::new(model);
     g.src_bindings();
-    g.line(format!("@group(0) @binding({}) var<storage, read_write> xd_aux: array<vec4<f32>>;", aux_binding(g.planes)));
+    g.line(format!(
+        "@group(0) @binding({}) var<storage, read_write> xd_aux: array<vec4<f32>>;",
+        aux_binding(g.planes)
+    ));
     for m in &model.metrics {
         g.function(Role::Metric, &m.name, &m.expr.source);
     }
@@ -245,7 +310,10 @@ pub fn metrics_module(model: &Model) -> String {
                 None => "0.0".into(),
             })
             .collect();
-        g.line(format!("        case {group}u: {{ xd_m = vec4<f32>({}); }}", comps.join(", ")));
+        g.line(format!(
+            "        case {group}u: {{ xd_m = vec4<f32>({}); }}",
+            comps.join(", ")
+        ));
     }
     g.line("        default: {}\n    }");
     g.line("    xd_aux[1u + xd_idx] = xd_m;");
@@ -257,10 +325,22 @@ pub fn metrics_module(model: &Model) -> String {
 /// any GPU work (and `cargo test` validates every built-in's shaders).
 pub fn validate(label: &str, source: &str) -> crate::error::Result<wgpu::naga::Module> {
     use wgpu::naga;
-    let module = naga::front::wgsl::parse_str(source)
-        .map_err(|e| crate::error::Error::Internal(format!("generated shader {label} does not parse: {}", e.emit_to_string(source))))?;
-    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default())
-        .validate(&module)
-        .map_err(|e| crate::error::Error::Internal(format!("generated shader {label} is invalid: {}", e.emit_to_string(source))))?;
+    let module = naga::front::wgsl::parse_str(source).map_err(|e| {
+        crate::error::Error::Internal(format!(
+            "generated shader {label} does not parse: {}",
+            e.emit_to_string(source)
+        ))
+    })?;
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .map_err(|e| {
+        crate::error::Error::Internal(format!(
+            "generated shader {label} is invalid: {}",
+            e.emit_to_string(source)
+        ))
+    })?;
     Ok(module)
 }

@@ -20,22 +20,31 @@ impl GpuContext {
     }
 
     async fn open() -> Result<GpuContext> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle().with_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle().with_env());
         let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
-        
+
         if adapters.is_empty() {
             return Err(Error::NoAdapter {
                 details: "wgpu enumerated no adapters on any backend".into(),
             });
         }
-        let wanted = std::env::var("EXODERM_ADAPTER").ok().filter(|s| !s.is_empty());
+        let wanted = std::env::var("EXODERM_ADAPTER")
+            .ok()
+            .filter(|s| !s.is_empty());
         let chosen = match &wanted {
             Some(w) => {
                 let w = w.to_lowercase();
                 let names: Vec<String> = adapters.iter().map(|a| describe(&a.get_info())).collect();
-                adapters.into_iter().find(|a| a.get_info().name.to_lowercase().contains(&w)).ok_or_else(|| Error::NoAdapter {
-                    details: format!("EXODERM_ADAPTER={w} matches none of: {}", names.join("; ")),
-                })?
+                adapters
+                    .into_iter()
+                    .find(|a| a.get_info().name.to_lowercase().contains(&w))
+                    .ok_or_else(|| Error::NoAdapter {
+                        details: format!(
+                            "EXODERM_ADAPTER={w} matches none of: {}",
+                            names.join("; ")
+                        ),
+                    })?
             }
             None => {
                 let rank = |a: &wgpu::Adapter| {
@@ -56,7 +65,10 @@ impl GpuContext {
                 };
                 let mut adapters = adapters;
                 adapters.sort_by_key(rank);
-                adapters.into_iter().next().ok_or_else(|| Error::Internal("adapter list emptied".into()))?
+                adapters
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::Internal("adapter list emptied".into()))?
             }
         };
         let info = chosen.get_info();
@@ -75,7 +87,12 @@ impl GpuContext {
             .map_err(|e| Error::NoAdapter {
                 details: format!("{} was found but refused a device: {e}", describe(&info)),
             })?;
-        Ok(GpuContext { device, queue, info, limits })
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+        })
     }
 
     pub fn describe(&self) -> String {

@@ -21,10 +21,17 @@ pub fn plane_bytes(grid: &Grid) -> u64 {
 }
 
 /// Refuses, with the numbers and the fix, a grid that the adapter cannot hold.
-pub fn check_limits(model: &Model, grid: &Grid, limits: &wgpu::Limits, adapter: &str) -> Result<()> {
+pub fn check_limits(
+    model: &Model,
+    grid: &Grid,
+    limits: &wgpu::Limits,
+    adapter: &str,
+) -> Result<()> {
     let planes = model.planes();
     let bytes = plane_bytes(grid) + if model.metrics.is_empty() { 0 } else { 16 };
-    let max = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+    let max = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
     if bytes > max {
         let max_cells = (max - 16) / 16;
         let side = (max_cells as f64).sqrt().floor() as u64;
@@ -37,7 +44,9 @@ pub fn check_limits(model: &Model, grid: &Grid, limits: &wgpu::Limits, adapter: 
                 bytes >> 20,
                 max >> 20
             ),
-            format!("use at most {max_cells} cells (e.g. size = [{side}, {side}]), or run on a GPU with larger buffer limits"),
+            format!(
+                "use at most {max_cells} cells (e.g. size = [{side}, {side}]), or run on a GPU with larger buffer limits"
+            ),
         ));
     }
     let needed = 2 * planes as u32 + 1;
@@ -59,7 +68,9 @@ impl Planes {
     pub fn new(device: &wgpu::Device, model: &Model, grid: &Grid) -> Planes {
         let planes = model.planes();
         let size = plane_bytes(grid);
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
         let make_set = |s: usize| -> Vec<wgpu::Buffer> {
             (0..planes)
                 .map(|k| {
@@ -89,7 +100,13 @@ impl Planes {
 
     /// Copies every plane of `set` back, de-interleaved: one Vec per species (row-major,
     /// row 0 at y min).
-    pub fn read_species(&self, device: &wgpu::Device, queue: &wgpu::Queue, set: usize, nspecies: usize) -> Result<Vec<Vec<f32>>> {
+    pub fn read_species(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        set: usize,
+        nspecies: usize,
+    ) -> Result<Vec<Vec<f32>>> {
         let mut out = vec![Vec::with_capacity(self.cells as usize); nspecies];
         for (k, buf) in self.sets[set].iter().enumerate() {
             let bytes = read_buffer(device, queue, buf, 0, self.cells * 16)?;
@@ -103,14 +120,22 @@ impl Planes {
 }
 
 /// Copies `size` bytes at `offset` of `buf` into host memory and waits for them.
-pub fn read_buffer(device: &wgpu::Device, queue: &wgpu::Queue, buf: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+pub fn read_buffer(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    buf: &wgpu::Buffer,
+    offset: u64,
+    size: u64,
+) -> Result<Vec<u8>> {
     let staging = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("exoderm.readback"),
         size,
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
-    let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("exoderm.readback") });
+    let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+        label: Some("exoderm.readback"),
+    });
     enc.copy_buffer_to_buffer(buf, offset, &staging, 0, size);
     queue.submit([enc.finish()]);
     map_and_read(device, &staging)
@@ -123,14 +148,16 @@ pub fn map_and_read(device: &wgpu::Device, staging: &wgpu::Buffer) -> Result<Vec
         let _ = tx.send(r);
     });
     wait(device)?;
-    let mapped = rx
-        .recv()
+    rx.recv()
         .map_err(|_| Error::Internal("map callback dropped".into()))?
-        .map_err(|e| Error::Gpu { during: "reading results back".into(), message: e.to_string() })?;
-    let _ = mapped;
-    let view = staging
-        .get_mapped_range(..)
-        .map_err(|e| Error::Gpu { during: "reading results back".into(), message: e.to_string() })?;
+        .map_err(|e| Error::Gpu {
+            during: "reading results back".into(),
+            message: e.to_string(),
+        })?;
+    let view = staging.get_mapped_range(..).map_err(|e| Error::Gpu {
+        during: "reading results back".into(),
+        message: e.to_string(),
+    })?;
     let bytes = view.to_vec();
     drop(view);
     staging.unmap();
@@ -142,5 +169,8 @@ pub fn wait(device: &wgpu::Device) -> Result<()> {
     device
         .poll(wgpu::PollType::wait_indefinitely())
         .map(|_| ())
-        .map_err(|e| Error::Gpu { during: "waiting for the GPU".into(), message: e.to_string() })
+        .map_err(|e| Error::Gpu {
+            during: "waiting for the GPU".into(),
+            message: e.to_string(),
+        })
 }

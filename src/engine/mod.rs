@@ -6,6 +6,7 @@ pub mod codegen;
 pub mod context;
 pub mod fields;
 pub mod pipeline;
+pub mod reference;
 pub mod simulation;
 pub mod stepper;
 pub mod uniforms;

@@ -19,7 +19,10 @@ pub struct Kernels {
 
 /// The WGSL sources of a model's modules, validated: (label, source).
 pub fn sources(model: &Model) -> Result<Vec<(&'static str, String)>> {
-    let mut out = vec![("step", codegen::step_module(model)), ("check", codegen::check_module(model))];
+    let mut out = vec![
+        ("step", codegen::step_module(model)),
+        ("check", codegen::check_module(model)),
+    ];
     if !model.metrics.is_empty() {
         out.push(("metrics", codegen::metrics_module(model)));
     }
@@ -98,7 +101,9 @@ impl Kernels {
             init: pipeline("step", "xd_init_main"),
             step: pipeline("step", "xd_step_main"),
             check: pipeline("check", "xd_check_main"),
-            metrics: modules.contains_key("metrics").then(|| pipeline("metrics", "xd_metric_main")),
+            metrics: modules
+                .contains_key("metrics")
+                .then(|| pipeline("metrics", "xd_metric_main")),
             layout,
         };
         if let Some(e) = pollster::block_on(scope.pop()) {

@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
+use super::codegen::WORKGROUP;
 use super::fields::{self, Planes};
 use super::pipeline::Kernels;
 use super::stepper::{MAX_RECORDS, StepPlan};
 use super::uniforms::{GridUniform, ParamsUniform, StepUniform};
-use super::codegen::WORKGROUP;
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 use crate::units::format_time;
@@ -46,7 +46,13 @@ pub struct Simulation {
 impl Simulation {
     /// Uploads the scenario's fields and builds its pipelines on a borrowed device.
     /// `limits` and `adapter` are the device's, for a clear refusal of oversized grids.
-    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, limits: &wgpu::Limits, adapter: &str, scenario: &Scenario) -> Result<Simulation> {
+    pub fn new(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        limits: &wgpu::Limits,
+        adapter: &str,
+        scenario: &Scenario,
+    ) -> Result<Simulation> {
         let model = &scenario.model;
         fields::check_limits(model, &scenario.grid, limits, adapter)?;
         let kernels = Kernels::new(device, model)?;
@@ -64,17 +70,25 @@ impl Simulation {
         };
         let grid_u = GridUniform::new(&scenario.grid, scenario.seed, model.species.len());
         let grid_buf = uniform("grid", bytemuck::bytes_of(&grid_u));
-        let mut params = ParamsUniform { p: [0.0; crate::model::MAX_PARAMS] };
+        let mut params = ParamsUniform {
+            p: [0.0; crate::model::MAX_PARAMS],
+        };
         for (i, p) in model.params.iter().enumerate() {
             params.p[i] = p.value as f32;
         }
         let params_buf = uniform("params", bytemuck::bytes_of(&params));
         let align = limits.min_uniform_buffer_offset_alignment as u64;
         let stride = (std::mem::size_of::<StepUniform>() as u64).div_ceil(align) * align;
-        let records = uniform("steps", &vec![0u8; (stride as usize) * (SERVICE + MAX_RECORDS)]);
+        let records = uniform(
+            "steps",
+            &vec![0u8; (stride as usize) * (SERVICE + MAX_RECORDS)],
+        );
         let bind_group = |src: usize| {
             let mut entries = vec![
-                wgpu::BindGroupEntry { binding: 0, resource: grid_buf.as_entire_binding() },
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: grid_buf.as_entire_binding(),
+                },
                 wgpu::BindGroupEntry {
                     binding: 1,
                     resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -83,14 +97,26 @@ impl Simulation {
                         size: wgpu::BufferSize::new(std::mem::size_of::<StepUniform>() as u64),
                     }),
                 },
-                wgpu::BindGroupEntry { binding: 2, resource: params_buf.as_entire_binding() },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: params_buf.as_entire_binding(),
+                },
             ];
             let n = planes.planes;
             for k in 0..n {
-                entries.push(wgpu::BindGroupEntry { binding: super::codegen::src_binding(k), resource: planes.sets[src][k].as_entire_binding() });
-                entries.push(wgpu::BindGroupEntry { binding: super::codegen::dst_binding(n, k), resource: planes.sets[1 - src][k].as_entire_binding() });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: super::codegen::src_binding(k),
+                    resource: planes.sets[src][k].as_entire_binding(),
+                });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: super::codegen::dst_binding(n, k),
+                    resource: planes.sets[1 - src][k].as_entire_binding(),
+                });
             }
-            entries.push(wgpu::BindGroupEntry { binding: super::codegen::aux_binding(n), resource: planes.aux.as_entire_binding() });
+            entries.push(wgpu::BindGroupEntry {
+                binding: super::codegen::aux_binding(n),
+                resource: planes.aux.as_entire_binding(),
+            });
             device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(&format!("exoderm.{}.bind.src{src}", model.name)),
                 layout: &kernels.layout,
@@ -105,7 +131,10 @@ impl Simulation {
             mapped_at_creation: false,
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu { during: "allocating the fields".into(), message: e.to_string() });
+            return Err(Error::Gpu {
+                during: "allocating the fields".into(),
+                message: e.to_string(),
+            });
         }
         let placeholder = StepPlan::new(model, &scenario.grid, None, &scenario.time.dt_at, 0.0)?;
         let mut sim = Simulation {
@@ -132,7 +161,10 @@ impl Simulation {
         self.write_service_records();
         let mut enc = self.encoder("init");
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("exoderm.init"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("exoderm.init"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&self.kernels.init);
             // Bind group 1 reads set 1 and writes set 0.
             pass.set_bind_group(0, &self.bind_groups[1], &[0]);
@@ -148,27 +180,52 @@ impl Simulation {
             let sp = &self.scenario.model.species[s];
             return Err(Error::scenario(
                 sp.initial.at.clone(),
-                format!("the initial value of `{}` is {} somewhere on the grid", sp.name, if bad != 0 { "NaN or infinite" } else { "beyond ±1e30" }),
+                format!(
+                    "the initial value of `{}` is {} somewhere on the grid",
+                    sp.name,
+                    if bad != 0 {
+                        "NaN or infinite"
+                    } else {
+                        "beyond ±1e30"
+                    }
+                ),
                 "check the expression for divisions by zero, log/sqrt of negatives or overflow within the grid's extent",
             ));
         }
-        self.plan = StepPlan::new(&self.scenario.model, &self.scenario.grid, self.scenario.time.dt, &self.scenario.time.dt_at, rate)?;
+        self.plan = StepPlan::new(
+            &self.scenario.model,
+            &self.scenario.grid,
+            self.scenario.time.dt,
+            &self.scenario.time.dt_at,
+            rate,
+        )?;
         Ok(())
     }
 
     fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
-        self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(&format!("exoderm.{label}")) })
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some(&format!("exoderm.{label}")),
+            })
     }
 
     fn workgroups(&self) -> (u32, u32) {
-        (self.scenario.grid.nx.div_ceil(WORKGROUP.0), self.scenario.grid.ny.div_ceil(WORKGROUP.1))
+        (
+            self.scenario.grid.nx.div_ceil(WORKGROUP.0),
+            self.scenario.grid.ny.div_ceil(WORKGROUP.1),
+        )
     }
 
     fn write_service_records(&self) {
         let mut bytes = vec![0u8; self.stride as usize * SERVICE];
         for g in 0..SERVICE {
-            let r = StepUniform { t: self.time as f32, sel: g as u32, ..bytemuck::Zeroable::zeroed() };
-            bytes[g * self.stride as usize..][..std::mem::size_of::<StepUniform>()].copy_from_slice(bytemuck::bytes_of(&r));
+            let r = StepUniform {
+                t: self.time as f32,
+                sel: g as u32,
+                ..bytemuck::Zeroable::zeroed()
+            };
+            bytes[g * self.stride as usize..][..std::mem::size_of::<StepUniform>()]
+                .copy_from_slice(bytemuck::bytes_of(&r));
         }
         self.queue.write_buffer(&self.records, 0, &bytes);
     }
@@ -177,7 +234,10 @@ impl Simulation {
     fn encode_check(&self, enc: &mut wgpu::CommandEncoder) {
         enc.clear_buffer(&self.planes.aux, 0, Some(16));
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("exoderm.check"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("exoderm.check"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&self.kernels.check);
             pass.set_bind_group(0, &self.bind_groups[self.current], &[0]);
             let (x, y) = self.workgroups();
@@ -213,7 +273,11 @@ impl Simulation {
         let planes = self.planes.planes;
         while until - self.time > 1e-12 * until.abs().max(1.0) {
             let remaining = until - self.time;
-            let n_total = if self.plan.dt.is_finite() { (remaining / self.plan.dt * (1.0 - 1e-12)).ceil().max(1.0) as u64 } else { 1 };
+            let n_total = if self.plan.dt.is_finite() {
+                (remaining / self.plan.dt * (1.0 - 1e-12)).ceil().max(1.0) as u64
+            } else {
+                1
+            };
             let dt = remaining / n_total as f64;
             let n = n_total.min(self.batch_steps());
 
@@ -239,23 +303,47 @@ impl Simulation {
                 let t = (self.time + k as f64 * dt) as f32;
                 if m > 1 {
                     for _ in 0..m {
-                        let rec = StepUniform { t, react_dt: 0.0, sel: 0, pad0: 0, cx: sub_cx, cy: sub_cy };
-                        bytes[r * self.stride as usize..][..std::mem::size_of::<StepUniform>()].copy_from_slice(bytemuck::bytes_of(&rec));
+                        let rec = StepUniform {
+                            t,
+                            react_dt: 0.0,
+                            sel: 0,
+                            pad0: 0,
+                            cx: sub_cx,
+                            cy: sub_cy,
+                        };
+                        bytes[r * self.stride as usize..][..std::mem::size_of::<StepUniform>()]
+                            .copy_from_slice(bytemuck::bytes_of(&rec));
                         r += 1;
                     }
                 }
-                let rec = StepUniform { t, react_dt: dt as f32, sel: 0, pad0: 0, cx: main_cx, cy: main_cy };
-                bytes[r * self.stride as usize..][..std::mem::size_of::<StepUniform>()].copy_from_slice(bytemuck::bytes_of(&rec));
+                let rec = StepUniform {
+                    t,
+                    react_dt: dt as f32,
+                    sel: 0,
+                    pad0: 0,
+                    cx: main_cx,
+                    cy: main_cy,
+                };
+                bytes[r * self.stride as usize..][..std::mem::size_of::<StepUniform>()]
+                    .copy_from_slice(bytemuck::bytes_of(&rec));
                 r += 1;
             }
-            self.queue.write_buffer(&self.records, self.stride * SERVICE as u64, &bytes);
+            self.queue
+                .write_buffer(&self.records, self.stride * SERVICE as u64, &bytes);
             let t_before = self.time;
-            self.time = if n == n_total { until } else { self.time + n as f64 * dt };
+            self.time = if n == n_total {
+                until
+            } else {
+                self.time + n as f64 * dt
+            };
             self.write_service_records();
 
             let mut enc = self.encoder("steps");
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("exoderm.steps"), timestamp_writes: None });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("exoderm.steps"),
+                    timestamp_writes: None,
+                });
                 pass.set_pipeline(&self.kernels.step);
                 let (x, y) = self.workgroups();
                 for i in 0..r {
@@ -276,13 +364,21 @@ impl Simulation {
                 let cause = if self.scenario.time.dt.is_some() {
                     "the forced [time] dt may be too large for these reactions: remove it and let exoderm choose".to_string()
                 } else if model.species[s].reaction.is_some() {
-                    format!("the reaction term of `{name}` (reactions.{name}) grows without bound — is a limiting term (e.g. `* (1.0 - {name})`) or a decay missing, or a parameter far outside its range?")
+                    format!(
+                        "the reaction term of `{name}` (reactions.{name}) grows without bound — is a limiting term (e.g. `* (1.0 - {name})`) or a decay missing, or a parameter far outside its range?"
+                    )
                 } else {
-                    format!("a reaction elsewhere feeds `{name}` without bound, or a boundary value is NaN")
+                    format!(
+                        "a reaction elsewhere feeds `{name}` without bound, or a boundary value is NaN"
+                    )
                 };
                 return Err(Error::Blowup {
                     species: name.clone(),
-                    what: if bad & (1 << s) != 0 { "NaN or infinite".into() } else { "larger than 1e30".into() },
+                    what: if bad & (1 << s) != 0 {
+                        "NaN or infinite".into()
+                    } else {
+                        "larger than 1e30".into()
+                    },
                     from: format_time(t_before),
                     to: format_time(self.time),
                     cause,
@@ -290,7 +386,13 @@ impl Simulation {
             }
             // The reactions got faster than planned for: take smaller steps from here on.
             if rate > self.plan.reaction_rate * 1.0001 && rate.is_finite() {
-                self.plan = StepPlan::new(model, grid, self.scenario.time.dt, &self.scenario.time.dt_at, rate)?;
+                self.plan = StepPlan::new(
+                    model,
+                    grid,
+                    self.scenario.time.dt,
+                    &self.scenario.time.dt_at,
+                    rate,
+                )?;
             }
             let _ = planes;
             progress(self.time);
@@ -301,13 +403,20 @@ impl Simulation {
 
     /// The current fields, one Vec per species (row-major, nx × ny, row 0 at y min).
     pub fn read_fields(&self) -> Result<Vec<Vec<f32>>> {
-        self.planes.read_species(&self.device, &self.queue, self.current, self.scenario.model.species.len())
+        self.planes.read_species(
+            &self.device,
+            &self.queue,
+            self.current,
+            self.scenario.model.species.len(),
+        )
     }
 
     /// The model's metrics at the current time, reduced in f64 from per-cell GPU values.
     pub fn read_metrics(&self) -> Result<Vec<f64>> {
         let model = &self.scenario.model;
-        let Some(pipeline) = &self.kernels.metrics else { return Ok(vec![]) };
+        let Some(pipeline) = &self.kernels.metrics else {
+            return Ok(vec![]);
+        };
         self.write_service_records();
         let cells = self.planes.cells;
         let area = self.scenario.grid.cell_area();
@@ -315,17 +424,27 @@ impl Simulation {
         for g in 0..model.metrics.len().div_ceil(4) {
             let mut enc = self.encoder("metrics");
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("exoderm.metrics"), timestamp_writes: None });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("exoderm.metrics"),
+                    timestamp_writes: None,
+                });
                 pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, &self.bind_groups[self.current], &[(self.stride * g as u64) as u32]);
+                pass.set_bind_group(
+                    0,
+                    &self.bind_groups[self.current],
+                    &[(self.stride * g as u64) as u32],
+                );
                 let (x, y) = self.workgroups();
                 pass.dispatch_workgroups(x, y, 1);
             }
             self.queue.submit([enc.finish()]);
-            let bytes = fields::read_buffer(&self.device, &self.queue, &self.planes.aux, 16, cells * 16)?;
+            let bytes =
+                fields::read_buffer(&self.device, &self.queue, &self.planes.aux, 16, cells * 16)?;
             let vals: &[f32] = bytemuck::cast_slice(&bytes);
             for c in 0..4 {
-                let Some(metric) = model.metrics.get(4 * g + c) else { break };
+                let Some(metric) = model.metrics.get(4 * g + c) else {
+                    break;
+                };
                 let it = vals.iter().skip(c).step_by(4).map(|&v| v as f64);
                 out[4 * g + c] = match metric.reduce {
                     crate::model::Reduce::Integral => it.sum::<f64>() * area,

@@ -51,16 +51,33 @@ pub struct StepPlan {
 
 impl StepPlan {
     /// `forced`: the scenario's `[time] dt`. `rate`: the reaction-rate estimate (1/h).
-    pub fn new(model: &Model, grid: &Grid, forced: Option<f64>, forced_at: &crate::error::Location, rate: f64) -> Result<StepPlan> {
-        let d_min = model.species.iter().map(|s| s.diffusion).filter(|&d| d > 0.0).fold(f64::INFINITY, f64::min);
+    pub fn new(
+        model: &Model,
+        grid: &Grid,
+        forced: Option<f64>,
+        forced_at: &crate::error::Location,
+        rate: f64,
+    ) -> Result<StepPlan> {
+        let d_min = model
+            .species
+            .iter()
+            .map(|s| s.diffusion)
+            .filter(|&d| d > 0.0)
+            .fold(f64::INFINITY, f64::min);
         let is_fast = |d: f64| d_min.is_finite() && d >= FAST_RATIO * d_min;
         let (slow_limit, slow_name) = model
             .species
             .iter()
             .filter(|s| !is_fast(s.diffusion))
             .map(|s| (diffusion_limit(s.diffusion, grid), s.name.clone()))
-            .fold((f64::INFINITY, String::new()), |a, b| if b.0 < a.0 { b } else { a });
-        let react_limit = if rate > 0.0 { REACTION_FRACTION / rate } else { f64::INFINITY };
+            .fold((f64::INFINITY, String::new()), |a, b| {
+                if b.0 < a.0 { b } else { a }
+            });
+        let react_limit = if rate > 0.0 {
+            REACTION_FRACTION / rate
+        } else {
+            f64::INFINITY
+        };
 
         let (dt, limited_by) = match forced {
             Some(dt) => {
@@ -74,7 +91,9 @@ impl StepPlan {
                             grid.dx(),
                             grid.dy()
                         ),
-                        format!("remove `dt` to let exoderm choose a stable step, or use dt ≤ {slow_limit:.6e} h"),
+                        format!(
+                            "remove `dt` to let exoderm choose a stable step, or use dt ≤ {slow_limit:.6e} h"
+                        ),
                     ));
                 }
                 if dt * rate > 2.0 {
@@ -94,11 +113,23 @@ impl StepPlan {
                 let diff = DIFFUSION_SAFETY * slow_limit;
                 if diff.is_infinite() && react_limit.is_infinite() {
                     // Nothing moves and nothing reacts: any step is exact; keep outputs cheap.
-                    (f64::INFINITY, "nothing (no diffusion or reaction)".to_string())
+                    (
+                        f64::INFINITY,
+                        "nothing (no diffusion or reaction)".to_string(),
+                    )
                 } else if diff <= react_limit {
-                    (diff, format!("diffusion of `{slow_name}` ({:.0}% of the explicit limit)", DIFFUSION_SAFETY * 100.0))
+                    (
+                        diff,
+                        format!(
+                            "diffusion of `{slow_name}` ({:.0}% of the explicit limit)",
+                            DIFFUSION_SAFETY * 100.0
+                        ),
+                    )
                 } else {
-                    (react_limit, format!("reaction rate {rate:.3e}/h (dt·rate = {REACTION_FRACTION})"))
+                    (
+                        react_limit,
+                        format!("reaction rate {rate:.3e}/h (dt·rate = {REACTION_FRACTION})"),
+                    )
                 }
             }
         };
@@ -113,7 +144,10 @@ impl StepPlan {
                 if m as usize + 1 > MAX_RECORDS {
                     return Err(Error::scenario(
                         forced_at.clone(),
-                        format!("species `{}` diffuses so much faster than the others that it would need {m} sub-steps per step", s.name),
+                        format!(
+                            "species `{}` diffuses so much faster than the others that it would need {m} sub-steps per step",
+                            s.name
+                        ),
                         "reduce the spread of diffusion coefficients, coarsen the grid, or force a smaller [time] dt",
                     ));
                 }
@@ -172,7 +206,9 @@ mod tests {
     #[test]
     fn unstable_forced_dt_is_rejected_with_the_limit() {
         let s = scenario("dt = \"1 h\"");
-        let e = StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, 0.0).unwrap_err().to_string();
+        let e = StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, 0.0)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("test.toml:6: `time.dt`"), "{e}");
         assert!(e.contains("diffusion of `a`"), "{e}");
         assert!(e.contains("remove `dt`"), "{e}");

@@ -60,14 +60,30 @@ mod tests {
     use wgpu::naga;
 
     fn wgsl_layout(struct_name: &str) -> (u32, Vec<(String, u32)>) {
-        let src = format!("{}{}", include_str!("../../shaders/common.wgsl"), crate::model::expr::PARAMS_DECL);
+        let src = format!(
+            "{}{}",
+            include_str!("../../shaders/common.wgsl"),
+            crate::model::expr::PARAMS_DECL
+        );
         let module = naga::front::wgsl::parse_str(&src).expect("common.wgsl parses");
         let mut layouter = naga::proc::Layouter::default();
         layouter.update(module.to_ctx()).expect("layout");
-        let (handle, ty) = module.types.iter().find(|(_, t)| t.name.as_deref() == Some(struct_name)).expect("struct present");
-        let naga::TypeInner::Struct { members, span } = &ty.inner else { panic!("not a struct") };
+        let (handle, ty) = module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some(struct_name))
+            .expect("struct present");
+        let naga::TypeInner::Struct { members, span } = &ty.inner else {
+            panic!("not a struct")
+        };
         let _ = handle;
-        (*span, members.iter().map(|m| (m.name.clone().unwrap_or_default(), m.offset)).collect())
+        (
+            *span,
+            members
+                .iter()
+                .map(|m| (m.name.clone().unwrap_or_default(), m.offset))
+                .collect(),
+        )
     }
 
     #[test]
@@ -81,8 +97,18 @@ mod tests {
 
         let (size, members) = wgsl_layout("XdStep");
         assert_eq!(size as usize, std::mem::size_of::<StepUniform>());
-        for (name, off) in [("t", std::mem::offset_of!(StepUniform, t)), ("react_dt", std::mem::offset_of!(StepUniform, react_dt)), ("sel", std::mem::offset_of!(StepUniform, sel)), ("cx", std::mem::offset_of!(StepUniform, cx)), ("cy", std::mem::offset_of!(StepUniform, cy))] {
-            assert_eq!(members.iter().find(|(n, _)| n == name).unwrap().1 as usize, off, "XdStep.{name}");
+        for (name, off) in [
+            ("t", std::mem::offset_of!(StepUniform, t)),
+            ("react_dt", std::mem::offset_of!(StepUniform, react_dt)),
+            ("sel", std::mem::offset_of!(StepUniform, sel)),
+            ("cx", std::mem::offset_of!(StepUniform, cx)),
+            ("cy", std::mem::offset_of!(StepUniform, cy)),
+        ] {
+            assert_eq!(
+                members.iter().find(|(n, _)| n == name).unwrap().1 as usize,
+                off,
+                "XdStep.{name}"
+            );
         }
 
         let (size, _) = wgsl_layout("XdParams");

@@ -45,7 +45,9 @@ impl Role {
 
     fn hint(self) -> &'static str {
         match self {
-            Role::Initial => "initial expressions may use x, y (mm), t (h), noise (uniform in [0,1) per cell) and the params",
+            Role::Initial => {
+                "initial expressions may use x, y (mm), t (h), noise (uniform in [0,1) per cell) and the params"
+            }
             Role::Boundary => "boundary values may use x, y (mm), t (h) and the params",
             Role::Reaction => "reaction terms may use the species, x, y (mm), t (h) and the params",
             Role::Metric => "metrics may use the species, x, y (mm), t (h) and the params",
@@ -64,7 +66,12 @@ pub const PARAMS_DECL: &str = "struct XdParams { p: array<vec4<f32>, 16> }\n\
 
 /// The WGSL function computing `source` in `role` for `owner` (a species or metric name).
 /// Returns the function text and the byte range of the user's expression inside it.
-pub fn function(model: &Model, role: Role, owner: &str, source: &str) -> (String, std::ops::Range<usize>) {
+pub fn function(
+    model: &Model,
+    role: Role,
+    owner: &str,
+    source: &str,
+) -> (String, std::ops::Range<usize>) {
     let mut args: Vec<String> = COORDS.iter().map(|c| format!("{c}: f32")).collect();
     if role == Role::Initial {
         args.push("noise: f32".into());
@@ -72,12 +79,20 @@ pub fn function(model: &Model, role: Role, owner: &str, source: &str) -> (String
     if role.sees_species() {
         args.extend(model.species.iter().map(|s| format!("{}: f32", s.name)));
     }
-    let mut text = format!("fn {}({}) -> f32 {{\n", fn_name(role, owner), args.join(", "));
+    let mut text = format!(
+        "fn {}({}) -> f32 {{\n",
+        fn_name(role, owner),
+        args.join(", ")
+    );
     for (i, p) in model.params.iter().enumerate() {
         let comp = ["x", "y", "z", "w"][i % 4];
-        text.push_str(&format!("    let {} = xd_params.p[{}].{comp};\n", p.name, i / 4));
+        text.push_str(&format!(
+            "    let {} = xd_params.p[{}].{comp};\n",
+            p.name,
+            i / 4
+        ));
     }
-    text.push_str("    return f32(");
+    text.push_str("    return (");
     let start = text.len();
     text.push_str(source);
     let end = text.len();
@@ -89,13 +104,22 @@ pub fn function(model: &Model, role: Role, owner: &str, source: &str) -> (String
 /// keyword and does not shadow what expressions already see.
 pub fn check_name(name: &str, at: &Location) -> Result<()> {
     let fix = "use letters, digits and '_' (not first a digit), e.g. `egf`, `tgf_beta`, `O2`";
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::scenario(at.clone(), format!("`{name}` is not a valid name"), fix));
+    if name.is_empty()
+        || name.starts_with(|c: char| c.is_ascii_digit())
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(Error::scenario(
+            at.clone(),
+            format!("`{name}` is not a valid name"),
+            fix,
+        ));
     }
     if name.starts_with(RESERVED_PREFIX) || name.starts_with("__") {
         return Err(Error::scenario(
             at.clone(),
-            format!("`{name}` starts with `{RESERVED_PREFIX}` or `__`, which exoderm keeps for itself"),
+            format!(
+                "`{name}` starts with `{RESERVED_PREFIX}` or `__`, which exoderm keeps for itself"
+            ),
             fix,
         ));
     }
@@ -137,7 +161,10 @@ pub fn check(model: &Model, role: Role, owner: &str, expr: &super::Expr) -> Resu
         Error::scenario(
             expr.at.clone(),
             format!("invalid expression `{}`{pointer}: {message}", expr.source),
-            format!("{}; write a WGSL f32 expression, e.g. `r * u * (1.0 - u)`", role.hint()),
+            format!(
+                "{}; write a WGSL f32 expression, e.g. `r * u * (1.0 - u)`",
+                role.hint()
+            ),
         )
     };
     let module = naga::front::wgsl::parse_str(&module_src).map_err(|e| {
@@ -151,7 +178,10 @@ pub fn check(model: &Model, role: Role, owner: &str, expr: &super::Expr) -> Resu
         }
         fail(msg, span)
     })?;
-    let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all());
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    );
     validator.validate(&module).map_err(|e| {
         let span = e.spans().next().map(|(s, _)| *s);
         fail(error_chain(e.as_inner()), span)

@@ -10,17 +10,26 @@ pub fn model() -> Model {
     let seed = "select(0.0, 1.0, abs(x) < seed_half && abs(y) < seed_half)";
     Model {
         name: m.into(),
-        description: "Gray–Scott u_t = Du ∇²u − u v² + F (1 − u), v_t = Dv ∇²v + u v² − (F + k) v: \
+        description:
+            "Gray–Scott u_t = Du ∇²u − u v² + F (1 − u), v_t = Dv ∇²v + u v² − (F + k) v: \
                       a feed substrate u and an autocatalyst v. From one seed, spots divide and \
                       fill the dish; change F and k to get stripes or waves."
-            .into(),
+                .into(),
         species: vec![
             Species {
                 name: "u".into(),
                 diffusion: 0.02,
-                initial: Expr::builtin(m, "species.u.initial", format!("1.0 - 0.5 * {seed} + 0.02 * (noise - 0.5)")),
+                initial: Expr::builtin(
+                    m,
+                    "species.u.initial",
+                    format!("1.0 - 0.5 * {seed} + 0.02 * (noise - 0.5)"),
+                ),
                 boundary_value: None,
-                reaction: Some(Expr::builtin(m, "reactions.u", "-u * v * v + F * (1.0 - u)")),
+                reaction: Some(Expr::builtin(
+                    m,
+                    "reactions.u",
+                    "-u * v * v + F * (1.0 - u)",
+                )),
                 units: "a.u.".into(),
                 range: Some([0.0, 1.0]),
                 description: "Substrate, fed at rate F.".into(),
@@ -46,7 +55,14 @@ pub fn model() -> Model {
                  v dies out, too low and the pattern freezes or vanishes.",
                 "Pearson 1993, Science 261:189 [M]",
             ),
-            param("k", 0.065, [0.0, 0.1], "1/h", "Removal rate of v beyond the feed.", "Pearson 1993 [M]"),
+            param(
+                "k",
+                0.065,
+                [0.0, 0.1],
+                "1/h",
+                "Removal rate of v beyond the feed.",
+                "Pearson 1993 [M]",
+            ),
             param(
                 "seed_half",
                 1.0,

@@ -13,7 +13,11 @@ pub fn model() -> Model {
         species: vec![Species {
             name: "u".into(),
             diffusion: 0.1,
-            initial: Expr::builtin(m, "species.u.initial", "amp * exp(-(x * x + y * y) / (2.0 * s0 * s0))"),
+            initial: Expr::builtin(
+                m,
+                "species.u.initial",
+                "amp * exp(-(x * x + y * y) / (2.0 * s0 * s0))",
+            ),
             boundary_value: None,
             reaction: None,
             units: "a.u.".into(),
@@ -21,7 +25,14 @@ pub fn model() -> Model {
             description: "A diffusing substance (arbitrary units).".into(),
         }],
         params: vec![
-            param("amp", 1.0, [0.0, 10.0], "a.u.", "Peak of the initial Gaussian.", "-"),
+            param(
+                "amp",
+                1.0,
+                [0.0, 10.0],
+                "a.u.",
+                "Peak of the initial Gaussian.",
+                "-",
+            ),
             param(
                 "s0",
                 1.0,

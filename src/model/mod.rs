@@ -151,10 +151,13 @@ pub fn builtin(name: &str) -> Option<Model> {
     }
 }
 
+/// A reaction term in f64: (species values, params, rates out).
+pub type ReactionF64 = fn(&[f64], &[f64], &mut [f64]);
+
 /// f64 twins of the built-in reaction terms, written by hand in Rust (not generated from the
 /// WGSL), so tests can check the GPU path against an independent implementation.
 /// `c` holds the species values in model order, `p` the parameters in model order.
-pub fn builtin_reaction_f64(name: &str) -> Option<fn(&[f64], &[f64], &mut [f64])> {
+pub fn builtin_reaction_f64(name: &str) -> Option<ReactionF64> {
     match name {
         "heat" => Some(heat::react_f64),
         "fisher" => Some(fisher::react_f64),
@@ -163,7 +166,14 @@ pub fn builtin_reaction_f64(name: &str) -> Option<fn(&[f64], &[f64], &mut [f64])
     }
 }
 
-pub(crate) fn param(name: &str, value: f64, range: [f64; 2], units: &str, doc: &str, source: &str) -> Param {
+pub(crate) fn param(
+    name: &str,
+    value: f64,
+    range: [f64; 2],
+    units: &str,
+    doc: &str,
+    source: &str,
+) -> Param {
     Param {
         name: name.into(),
         value,

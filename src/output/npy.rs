@@ -32,9 +32,16 @@ pub fn decode_f32(bytes: &[u8]) -> Option<((usize, usize), Vec<f32>)> {
         return None;
     }
     let shape = header.split("'shape': (").nth(1)?.split(')').next()?;
-    let dims: Vec<usize> = shape.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().ok()).collect::<Option<_>>()?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().ok())
+        .collect::<Option<_>>()?;
     let [ny, nx] = dims[..] else { return None };
-    let data: Vec<f32> = bytes[10 + hl..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let data: Vec<f32> = bytes[10 + hl..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     (data.len() == nx * ny).then_some(((ny, nx), data))
 }
 

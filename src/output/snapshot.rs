@@ -40,8 +40,11 @@ pub fn encode_png(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
         let mut enc = png::Encoder::new(&mut out, width as u32, height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().map_err(|e| Error::Internal(format!("png header: {e}")))?;
-        w.write_image_data(rgb).map_err(|e| Error::Internal(format!("png data: {e}")))?;
+        let mut w = enc
+            .write_header()
+            .map_err(|e| Error::Internal(format!("png header: {e}")))?;
+        w.write_image_data(rgb)
+            .map_err(|e| Error::Internal(format!("png data: {e}")))?;
     }
     Ok(out)
 }

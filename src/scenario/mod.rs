@@ -10,7 +10,9 @@ use serde::Serialize;
 use toml::Spanned;
 
 use crate::error::{Error, Location, Result};
-use crate::model::{self, Expr, MAX_METRICS, MAX_PARAMS, MAX_SPECIES, Metric, Model, Param, Reduce, Species};
+use crate::model::{
+    self, Expr, MAX_METRICS, MAX_PARAMS, MAX_SPECIES, Metric, Model, Param, Reduce, Species,
+};
 use crate::units::{self, Dimension};
 use raw::RawScenario;
 
@@ -97,7 +99,9 @@ pub struct OutputSpec {
 }
 
 /// Colour maps offered for snapshots (and later the GUI).
-pub const COLORMAPS: &[&str] = &["viridis", "magma", "inferno", "plasma", "cividis", "greys", "rdbu"];
+pub const COLORMAPS: &[&str] = &[
+    "viridis", "magma", "inferno", "plasma", "cividis", "greys", "rdbu",
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
@@ -113,7 +117,8 @@ pub struct Scenario {
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read scenario", path, e))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("cannot read scenario", path, e))?;
         Scenario::parse(&text, &path.display().to_string())
     }
 
@@ -144,7 +149,10 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn line(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 
     fn at<T>(&self, field: impl Into<String>, spanned: &Spanned<T>) -> Location {
@@ -168,22 +176,33 @@ impl Ctx<'_> {
         let value = match v.get_ref() {
             toml::Value::Integer(i) => *i as f64,
             toml::Value::Float(f) => *f,
-            toml::Value::String(s) => units::parse(s, dim).map_err(|e| Error::scenario(at.clone(), e.0, "write a number with a unit"))?,
+            toml::Value::String(s) => units::parse(s, dim)
+                .map_err(|e| Error::scenario(at.clone(), e.0, "write a number with a unit"))?,
             other => {
                 return Err(Error::scenario(
                     at,
-                    format!("expected a number or a quantity string, found {}", other.type_str()),
+                    format!(
+                        "expected a number or a quantity string, found {}",
+                        other.type_str()
+                    ),
                     "write e.g. \"2 h\", \"0.5 mm\" or \"0.2 mm^2/h\"",
                 ));
             }
         };
         if !value.is_finite() {
-            return Err(Error::scenario(at, "the value is not finite", "write a finite number"));
+            return Err(Error::scenario(
+                at,
+                "the value is not finite",
+                "write a finite number",
+            ));
         }
         Ok(value)
     }
 
     fn build(&self, raw: RawScenario) -> Result<Scenario> {
+        // In file order: the grid and time sections come first in every example.
+        let grid = self.grid(&raw)?;
+        let time = self.time(&raw)?;
         let mut model = self.base_model(&raw)?;
         self.apply_species(&raw, &mut model)?;
         self.apply_reactions(&raw, &mut model)?;
@@ -197,12 +216,14 @@ impl Ctx<'_> {
             ));
         }
         model::expr::check_model(&model)?;
-        let grid = self.grid(&raw)?;
-        let time = self.time(&raw)?;
         let seed = match &raw.seed {
             None => 0,
             Some(s) => u32::try_from(*s.get_ref()).map_err(|_| {
-                Error::scenario(self.at("seed", s), "seed must be a whole number from 0 to 4294967295", "write e.g. seed = 42")
+                Error::scenario(
+                    self.at("seed", s),
+                    "seed must be a whole number from 0 to 4294967295",
+                    "write e.g. seed = 42",
+                )
             })?,
         };
         let output = self.output(&raw)?;
@@ -259,13 +280,23 @@ impl Ctx<'_> {
                     let names: Vec<_> = model.species.iter().map(|s| s.name.as_str()).collect();
                     return Err(Error::scenario(
                         name_at,
-                        format!("the built-in model `{}` has no species `{name}`", model.name),
-                        format!("override one of its species ({}), or drop [model] builtin to write a custom model", names.join(", ")),
+                        format!(
+                            "the built-in model `{}` has no species `{name}`",
+                            model.name
+                        ),
+                        format!(
+                            "override one of its species ({}), or drop [model] builtin to write a custom model",
+                            names.join(", ")
+                        ),
                     ));
                 }
                 None => {
                     if model.species.len() == MAX_SPECIES {
-                        return Err(Error::scenario(name_at, format!("more than {MAX_SPECIES} species"), "merge or drop species"));
+                        return Err(Error::scenario(
+                            name_at,
+                            format!("more than {MAX_SPECIES} species"),
+                            "merge or drop species",
+                        ));
                     }
                     let Some(initial) = &rs.initial else {
                         return Err(Error::scenario(
@@ -277,7 +308,10 @@ impl Ctx<'_> {
                     model.species.push(Species {
                         name: name.clone(),
                         diffusion: 0.0,
-                        initial: Expr::new(initial.get_ref().clone(), self.at(field("initial"), initial)),
+                        initial: Expr::new(
+                            initial.get_ref().clone(),
+                            self.at(field("initial"), initial),
+                        ),
                         boundary_value: None,
                         reaction: None,
                         units: "a.u.".into(),
@@ -287,8 +321,15 @@ impl Ctx<'_> {
                     model.species.len() - 1
                 }
             };
-            if raw.species[..i].iter().any(|o| o.get_ref().name.get_ref() == &name) {
-                return Err(Error::scenario(name_at, format!("species `{name}` is defined twice"), "keep one [[species]] table per name"));
+            if raw.species[..i]
+                .iter()
+                .any(|o| o.get_ref().name.get_ref() == &name)
+            {
+                return Err(Error::scenario(
+                    name_at,
+                    format!("species `{name}` is defined twice"),
+                    "keep one [[species]] table per name",
+                ));
             }
             let s = &mut model.species[idx];
             if let Some(d) = &rs.diffusion {
@@ -306,7 +347,10 @@ impl Ctx<'_> {
                 s.initial = Expr::new(init.get_ref().clone(), self.at(field("initial"), init));
             }
             if let Some(b) = &rs.boundary_value {
-                s.boundary_value = Some(Expr::new(b.get_ref().clone(), self.at(field("boundary_value"), b)));
+                s.boundary_value = Some(Expr::new(
+                    b.get_ref().clone(),
+                    self.at(field("boundary_value"), b),
+                ));
             }
             if let Some(u) = &rs.units {
                 s.units = u.clone();
@@ -324,7 +368,11 @@ impl Ctx<'_> {
     fn range(&self, field: &str, r: &Spanned<Vec<f64>>) -> Result<[f64; 2]> {
         match r.get_ref().as_slice() {
             [lo, hi] if lo < hi && lo.is_finite() && hi.is_finite() => Ok([*lo, *hi]),
-            _ => Err(Error::scenario(self.at(field, r), "a range must be two finite numbers [low, high] with low < high", "write e.g. range = [0.0, 1.0]")),
+            _ => Err(Error::scenario(
+                self.at(field, r),
+                "a range must be two finite numbers [low, high] with low < high",
+                "write e.g. range = [0.0, 1.0]",
+            )),
         }
     }
 
@@ -336,10 +384,14 @@ impl Ctx<'_> {
                 return Err(Error::scenario(
                     self.at(&field, name),
                     format!("`{}` is not a species", name.get_ref()),
-                    format!("reactions are keyed by species name; the species are: {}", names.join(", ")),
+                    format!(
+                        "reactions are keyed by species name; the species are: {}",
+                        names.join(", ")
+                    ),
                 ));
             };
-            model.species[idx].reaction = Some(Expr::new(expr.get_ref().clone(), self.at(&field, expr)));
+            model.species[idx].reaction =
+                Some(Expr::new(expr.get_ref().clone(), self.at(&field, expr)));
         }
         Ok(())
     }
@@ -351,37 +403,70 @@ impl Ctx<'_> {
             let at = self.at(&field, v);
             model::expr::check_name(n, &self.at(&field, name))?;
             if model.species_index(n).is_some() {
-                return Err(Error::scenario(at, format!("`{n}` is both a species and a param"), "rename the param"));
+                return Err(Error::scenario(
+                    at,
+                    format!("`{n}` is both a species and a param"),
+                    "rename the param",
+                ));
             }
             let number = |v: &toml::Value, what: &str| -> Result<f64> {
                 match v {
                     toml::Value::Integer(i) => Ok(*i as f64),
                     toml::Value::Float(f) if f.is_finite() => Ok(*f),
-                    _ => Err(Error::scenario(at.clone(), format!("{what} must be a finite number"), format!("write e.g. {n} = 1.0"))),
+                    _ => Err(Error::scenario(
+                        at.clone(),
+                        format!("{what} must be a finite number"),
+                        format!("write e.g. {n} = 1.0"),
+                    )),
                 }
             };
-            let mut p = model.param_index(n).map(|i| model.params[i].clone()).unwrap_or(Param {
-                name: n.clone(),
-                value: 0.0,
-                range: None,
-                units: String::new(),
-                doc: String::new(),
-                source: "scenario file".into(),
-            });
+            let mut p = model
+                .param_index(n)
+                .map(|i| model.params[i].clone())
+                .unwrap_or(Param {
+                    name: n.clone(),
+                    value: 0.0,
+                    range: None,
+                    units: String::new(),
+                    doc: String::new(),
+                    source: "scenario file".into(),
+                });
             match v.get_ref() {
                 toml::Value::Table(t) => {
                     for (k, val) in t {
                         match k.as_str() {
                             "value" => p.value = number(val, "`value`")?,
                             "range" => {
-                                let arr = val.as_array().map(|a| a.iter().map(|x| number(x, "`range`")).collect::<Result<Vec<_>>>()).transpose()?;
+                                let arr = val
+                                    .as_array()
+                                    .map(|a| {
+                                        a.iter()
+                                            .map(|x| number(x, "`range`"))
+                                            .collect::<Result<Vec<_>>>()
+                                    })
+                                    .transpose()?;
                                 match arr.as_deref() {
                                     Some([lo, hi]) if lo < hi => p.range = Some([*lo, *hi]),
-                                    _ => return Err(Error::scenario(at, "`range` must be [low, high] with low < high", "write e.g. range = [0.0, 2.0]")),
+                                    _ => {
+                                        return Err(Error::scenario(
+                                            at,
+                                            "`range` must be [low, high] with low < high",
+                                            "write e.g. range = [0.0, 2.0]",
+                                        ));
+                                    }
                                 }
                             }
                             "units" | "doc" | "source" => {
-                                let s = val.as_str().ok_or_else(|| Error::scenario(at.clone(), format!("`{k}` must be a string"), "quote it"))?.to_string();
+                                let s = val
+                                    .as_str()
+                                    .ok_or_else(|| {
+                                        Error::scenario(
+                                            at.clone(),
+                                            format!("`{k}` must be a string"),
+                                            "quote it",
+                                        )
+                                    })?
+                                    .to_string();
                                 match k.as_str() {
                                     "units" => p.units = s,
                                     "doc" => p.doc = s,
@@ -398,7 +483,11 @@ impl Ctx<'_> {
                         }
                     }
                     if !t.contains_key("value") && model.param_index(n).is_none() {
-                        return Err(Error::scenario(at, format!("param `{n}` has no `value`"), format!("add value = ..., e.g. {n} = {{ value = 1.0 }}")));
+                        return Err(Error::scenario(
+                            at,
+                            format!("param `{n}` has no `value`"),
+                            format!("add value = ..., e.g. {n} = {{ value = 1.0 }}"),
+                        ));
                     }
                 }
                 other => p.value = number(other, &format!("param `{n}`"))?,
@@ -407,7 +496,11 @@ impl Ctx<'_> {
                 Some(i) => model.params[i] = p,
                 None => {
                     if model.params.len() == MAX_PARAMS {
-                        return Err(Error::scenario(at, format!("more than {MAX_PARAMS} params"), "drop unused params"));
+                        return Err(Error::scenario(
+                            at,
+                            format!("more than {MAX_PARAMS} params"),
+                            "drop unused params",
+                        ));
                     }
                     model.params.push(p);
                 }
@@ -427,16 +520,38 @@ impl Ctx<'_> {
                 toml::Value::String(s) => (s.clone(), Reduce::Integral),
                 toml::Value::Table(t) => {
                     if let Some(k) = t.keys().find(|k| *k != "expr" && *k != "reduce") {
-                        return Err(Error::scenario(at, format!("unknown key `{k}` in metric `{n}`"), fix));
+                        return Err(Error::scenario(
+                            at,
+                            format!("unknown key `{k}` in metric `{n}`"),
+                            fix,
+                        ));
                     }
-                    let expr = t.get("expr").and_then(|e| e.as_str()).ok_or_else(|| Error::scenario(at.clone(), format!("metric `{n}` has no `expr` string"), fix))?;
+                    let expr = t.get("expr").and_then(|e| e.as_str()).ok_or_else(|| {
+                        Error::scenario(
+                            at.clone(),
+                            format!("metric `{n}` has no `expr` string"),
+                            fix,
+                        )
+                    })?;
                     let reduce = match t.get("reduce") {
                         None => Reduce::Integral,
-                        Some(r) => r.as_str().and_then(Reduce::parse).ok_or_else(|| Error::scenario(at.clone(), format!("metric `{n}`: unknown `reduce`"), fix))?,
+                        Some(r) => r.as_str().and_then(Reduce::parse).ok_or_else(|| {
+                            Error::scenario(
+                                at.clone(),
+                                format!("metric `{n}`: unknown `reduce`"),
+                                fix,
+                            )
+                        })?,
                     };
                     (expr.to_string(), reduce)
                 }
-                _ => return Err(Error::scenario(at, format!("metric `{n}` must be a string or a table"), fix)),
+                _ => {
+                    return Err(Error::scenario(
+                        at,
+                        format!("metric `{n}` must be a string or a table"),
+                        fix,
+                    ));
+                }
             };
             let metric = Metric {
                 name: n.clone(),
@@ -447,7 +562,11 @@ impl Ctx<'_> {
                 Some(i) => model.metrics[i] = metric,
                 None => {
                     if model.metrics.len() == MAX_METRICS {
-                        return Err(Error::scenario(at, format!("more than {MAX_METRICS} metrics"), "drop some metrics"));
+                        return Err(Error::scenario(
+                            at,
+                            format!("more than {MAX_METRICS} metrics"),
+                            "drop some metrics",
+                        ));
                     }
                     model.metrics.push(metric);
                 }
@@ -467,22 +586,36 @@ impl Ctx<'_> {
         let g = g.get_ref();
         let size_at = self.at("grid.size", &g.size);
         let (nx, ny) = match g.size.get_ref().as_slice() {
-            [nx, ny] if (2..=65536).contains(nx) && (2..=65536).contains(ny) => (*nx as u32, *ny as u32),
+            [nx, ny] if (2..=65536).contains(nx) && (2..=65536).contains(ny) => {
+                (*nx as u32, *ny as u32)
+            }
             _ => {
-                return Err(Error::scenario(size_at, "grid.size must be two cell counts [nx, ny], each from 2 to 65536", "write e.g. size = [256, 256]"));
+                return Err(Error::scenario(
+                    size_at,
+                    "grid.size must be two cell counts [nx, ny], each from 2 to 65536",
+                    "write e.g. size = [256, 256]",
+                ));
             }
         };
         let ext_at = self.at("grid.extent", &g.extent);
         let ext = g.extent.get_ref();
         if ext.len() != 2 {
-            return Err(Error::scenario(ext_at, "grid.extent must be two lengths [width, height]", "write e.g. extent = [\"20 mm\", \"20 mm\"]"));
+            return Err(Error::scenario(
+                ext_at,
+                "grid.extent must be two lengths [width, height]",
+                "write e.g. extent = [\"20 mm\", \"20 mm\"]",
+            ));
         }
         let mut extent = [0.0; 2];
         for (k, v) in ext.iter().enumerate() {
             let spanned = Spanned::new(g.extent.span(), v.clone());
             extent[k] = self.quantity("grid.extent", &spanned, Dimension::Length)?;
             if extent[k] <= 0.0 {
-                return Err(Error::scenario(ext_at.clone(), "grid.extent must be positive", "write e.g. extent = [\"20 mm\", \"20 mm\"]"));
+                return Err(Error::scenario(
+                    ext_at.clone(),
+                    "grid.extent must be positive",
+                    "write e.g. extent = [\"20 mm\", \"20 mm\"]",
+                ));
             }
         }
         let boundary = match &g.boundary {
@@ -502,30 +635,53 @@ impl Ctx<'_> {
         let at = self.at("grid.boundary", b);
         let fix = "write boundary = \"no-flux\" | \"periodic\" | \"fixed\", or per side: boundary = { left = \"fixed\", right = \"fixed\", bottom = \"no-flux\", top = \"no-flux\" }";
         let one = |s: &str, side: &str| {
-            Boundary::parse(s).ok_or_else(|| Error::scenario(at.clone(), format!("unknown boundary `{s}`{side}"), fix))
+            Boundary::parse(s).ok_or_else(|| {
+                Error::scenario(at.clone(), format!("unknown boundary `{s}`{side}"), fix)
+            })
         };
         let sides = match b.get_ref() {
             toml::Value::String(s) => [one(s, "")?; 4],
             toml::Value::Table(t) => {
-                if let Some(k) = t.keys().find(|k| !["left", "right", "bottom", "top"].contains(&k.as_str())) {
-                    return Err(Error::scenario(at, format!("unknown side `{k}`"), "the sides are left (x min), right (x max), bottom (y min), top (y max)"));
+                if let Some(k) = t
+                    .keys()
+                    .find(|k| !["left", "right", "bottom", "top"].contains(&k.as_str()))
+                {
+                    return Err(Error::scenario(
+                        at,
+                        format!("unknown side `{k}`"),
+                        "the sides are left (x min), right (x max), bottom (y min), top (y max)",
+                    ));
                 }
                 let mut out = [Boundary::NoFlux; 4];
                 for (i, side) in ["left", "right", "bottom", "top"].iter().enumerate() {
                     if let Some(v) = t.get(*side) {
-                        let s = v.as_str().ok_or_else(|| Error::scenario(at.clone(), format!("side `{side}` must be a string"), fix))?;
+                        let s = v.as_str().ok_or_else(|| {
+                            Error::scenario(
+                                at.clone(),
+                                format!("side `{side}` must be a string"),
+                                fix,
+                            )
+                        })?;
                         out[i] = one(s, &format!(" for side `{side}`"))?;
                     }
                 }
                 out
             }
-            _ => return Err(Error::scenario(at, "grid.boundary must be a string or a table of sides", fix)),
+            _ => {
+                return Err(Error::scenario(
+                    at,
+                    "grid.boundary must be a string or a table of sides",
+                    fix,
+                ));
+            }
         };
         for (a, b, axis) in [(0, 1, "left/right"), (2, 3, "bottom/top")] {
             if (sides[a] == Boundary::Periodic) != (sides[b] == Boundary::Periodic) {
                 return Err(Error::scenario(
                     at,
-                    format!("periodic boundaries come in pairs, but only one of {axis} is periodic"),
+                    format!(
+                        "periodic boundaries come in pairs, but only one of {axis} is periodic"
+                    ),
                     format!("make both {axis} sides periodic, or neither"),
                 ));
             }
@@ -535,12 +691,20 @@ impl Ctx<'_> {
 
     fn time(&self, raw: &RawScenario) -> Result<TimeSpec> {
         let Some(t) = &raw.time else {
-            return Err(Error::scenario(self.at_file("time"), "the scenario has no [time]", "add [time] with end = \"20 h\" and output_every = \"2 h\""));
+            return Err(Error::scenario(
+                self.at_file("time"),
+                "the scenario has no [time]",
+                "add [time] with end = \"20 h\" and output_every = \"2 h\"",
+            ));
         };
         let t = t.get_ref();
         let end = self.quantity("time.end", &t.end, Dimension::Time)?;
         if end <= 0.0 {
-            return Err(Error::scenario(self.at("time.end", &t.end), "time.end must be positive", "write e.g. end = \"20 h\""));
+            return Err(Error::scenario(
+                self.at("time.end", &t.end),
+                "time.end must be positive",
+                "write e.g. end = \"20 h\"",
+            ));
         }
         let output_every = match &t.output_every {
             None => end / 10.0,
@@ -554,7 +718,11 @@ impl Ctx<'_> {
                     ));
                 }
                 if end / v > 100_000.0 {
-                    return Err(Error::scenario(self.at("time.output_every", o), "more than 100000 outputs", "write a larger output_every"));
+                    return Err(Error::scenario(
+                        self.at("time.output_every", o),
+                        "more than 100000 outputs",
+                        "write a larger output_every",
+                    ));
                 }
                 v
             }
@@ -564,12 +732,21 @@ impl Ctx<'_> {
             Some(d) => {
                 let v = self.quantity("time.dt", d, Dimension::Time)?;
                 if v <= 0.0 {
-                    return Err(Error::scenario(self.at("time.dt", d), "time.dt must be positive", "remove dt to let exoderm choose a stable step"));
+                    return Err(Error::scenario(
+                        self.at("time.dt", d),
+                        "time.dt must be positive",
+                        "remove dt to let exoderm choose a stable step",
+                    ));
                 }
                 (Some(v), self.at("time.dt", d))
             }
         };
-        Ok(TimeSpec { end, output_every, dt, dt_at })
+        Ok(TimeSpec {
+            end,
+            output_every,
+            dt,
+            dt_at,
+        })
     }
 
     fn output(&self, raw: &RawScenario) -> Result<OutputSpec> {
@@ -584,7 +761,11 @@ impl Ctx<'_> {
             out.npy = o.npy.unwrap_or(true);
             if let Some(c) = &o.colormap {
                 if !COLORMAPS.contains(&c.get_ref().as_str()) {
-                    return Err(Error::scenario(self.at("output.colormap", c), format!("unknown colour map `{}`", c.get_ref()), format!("use one of: {}", COLORMAPS.join(", "))));
+                    return Err(Error::scenario(
+                        self.at("output.colormap", c),
+                        format!("unknown colour map `{}`", c.get_ref()),
+                        format!("use one of: {}", COLORMAPS.join(", ")),
+                    ));
                 }
                 out.colormap = c.get_ref().clone();
             }

@@ -1,0 +1,119 @@
+//! The f64 CPU twin of the step kernel: same finite-volume stencil, same boundary rules,
+//! same forward-Euler update, written independently of the WGSL. Tests run both and compare.
+//! Slow and simple on purpose.
+
+use crate::scenario::{Boundary, Grid};
+
+pub struct Reference<'a> {
+    pub nx: usize,
+    pub ny: usize,
+    pub dx: f64,
+    pub dy: f64,
+    pub x0: f64,
+    pub y0: f64,
+    pub boundary: [Boundary; 4],
+    /// mm²/h per species.
+    pub diffusion: Vec<f64>,
+    /// `fields[s][j * nx + i]`.
+    pub fields: Vec<Vec<f64>>,
+    /// Reaction rates: (species values, out).
+    pub react: &'a dyn Fn(&[f64], &mut [f64]),
+    /// Value held on a fixed side: (species, x, y, t).
+    pub face: &'a dyn Fn(usize, f64, f64, f64) -> f64,
+}
+
+impl<'a> Reference<'a> {
+    pub fn new(
+        grid: &Grid,
+        diffusion: Vec<f64>,
+        fields: Vec<Vec<f64>>,
+        react: &'a dyn Fn(&[f64], &mut [f64]),
+        face: &'a dyn Fn(usize, f64, f64, f64) -> f64,
+    ) -> Self {
+        let o = grid.origin();
+        Reference {
+            nx: grid.nx as usize,
+            ny: grid.ny as usize,
+            dx: grid.dx(),
+            dy: grid.dy(),
+            x0: o[0],
+            y0: o[1],
+            boundary: grid.boundary,
+            diffusion,
+            fields,
+            react,
+            face,
+        }
+    }
+
+    /// The value across side `side` (0 left, 1 right, 2 bottom, 3 top) of cell (i, j).
+    fn ghost(&self, s: usize, i: usize, j: usize, side: usize, t: f64) -> f64 {
+        let f = &self.fields[s];
+        let c = f[j * self.nx + i];
+        let x = self.x0 + (i as f64 + 0.5) * self.dx;
+        let y = self.y0 + (j as f64 + 0.5) * self.dy;
+        match self.boundary[side] {
+            Boundary::NoFlux => c,
+            Boundary::Periodic => match side {
+                0 => f[j * self.nx + self.nx - 1],
+                1 => f[j * self.nx],
+                2 => f[(self.ny - 1) * self.nx + i],
+                _ => f[i],
+            },
+            Boundary::Fixed => {
+                let (fx, fy) = match side {
+                    0 => (self.x0, y),
+                    1 => (self.x0 + self.nx as f64 * self.dx, y),
+                    2 => (x, self.y0),
+                    _ => (x, self.y0 + self.ny as f64 * self.dy),
+                };
+                2.0 * (self.face)(s, fx, fy, t) - c
+            }
+        }
+    }
+
+    /// One forward-Euler step of length `dt` from time `t`.
+    pub fn step(&mut self, t: f64, dt: f64) {
+        let ns = self.fields.len();
+        let (nx, ny) = (self.nx, self.ny);
+        let mut next = self.fields.clone();
+        let mut c = vec![0.0; ns];
+        let mut r = vec![0.0; ns];
+        for j in 0..ny {
+            for i in 0..nx {
+                let idx = j * nx + i;
+                for (s, cs) in c.iter_mut().enumerate() {
+                    *cs = self.fields[s][idx];
+                }
+                (self.react)(&c, &mut r);
+                for s in 0..ns {
+                    let f = &self.fields[s];
+                    let w = if i > 0 {
+                        f[idx - 1]
+                    } else {
+                        self.ghost(s, i, j, 0, t)
+                    };
+                    let e = if i + 1 < nx {
+                        f[idx + 1]
+                    } else {
+                        self.ghost(s, i, j, 1, t)
+                    };
+                    let so = if j > 0 {
+                        f[idx - nx]
+                    } else {
+                        self.ghost(s, i, j, 2, t)
+                    };
+                    let no = if j + 1 < ny {
+                        f[idx + nx]
+                    } else {
+                        self.ghost(s, i, j, 3, t)
+                    };
+                    let lap = (w + e - 2.0 * c[s]) / (self.dx * self.dx)
+                        + (so + no - 2.0 * c[s]) / (self.dy * self.dy);
+                    next[s][idx] = c[s] + dt * (self.diffusion[s] * lap + r[s]);
+                }
+            }
+        }
+        self.fields = next;
+    }
+}

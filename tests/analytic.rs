@@ -1,0 +1,222 @@
+//! Checks against solutions nobody here wrote: the heat kernel's variance, conservation of
+//! mass, the Fisher–KPP front speed 2·sqrt(D·r), a linear steady state between fixed sides,
+//! and convergence in dt.
+
+use crate::common::{advance, scenario, simulation, sum};
+use crate::gpu_or_skip;
+
+fn heat(boundary: &str, centre: (f64, f64)) -> String {
+    format!(
+        "[grid]\nsize = [128, 128]\nextent = [\"32 mm\", \"32 mm\"]\nboundary = \"{boundary}\"\n[time]\nend = \"10 h\"\n\
+         [[species]]\nname = \"u\"\ndiffusion = 0.1\ninitial = \"exp(-((x - {}) * (x - {}) + (y - {}) * (y - {})) / (2.0 * 4.0))\"\n",
+        centre.0, centre.0, centre.1, centre.1
+    )
+}
+
+/// Second moments about the field's centre of mass: (var_x, var_y).
+fn variances(f: &[f32], nx: usize, dx: f64, x0: f64) -> (f64, f64) {
+    let (mut m, mut mx, mut my) = (0.0, 0.0, 0.0);
+    for (k, &v) in f.iter().enumerate() {
+        let (x, y) = (
+            x0 + ((k % nx) as f64 + 0.5) * dx,
+            x0 + ((k / nx) as f64 + 0.5) * dx,
+        );
+        m += v as f64;
+        mx += v as f64 * x;
+        my += v as f64 * y;
+    }
+    let (cx, cy) = (mx / m, my / m);
+    let (mut vx, mut vy) = (0.0, 0.0);
+    for (k, &v) in f.iter().enumerate() {
+        let (x, y) = (
+            x0 + ((k % nx) as f64 + 0.5) * dx,
+            x0 + ((k / nx) as f64 + 0.5) * dx,
+        );
+        vx += v as f64 * (x - cx) * (x - cx);
+        vy += v as f64 * (y - cy) * (y - cy);
+    }
+    (vx / m, vy / m)
+}
+
+#[test]
+fn gaussian_variance_grows_by_2dt_per_axis() {
+    let ctx = gpu_or_skip!();
+    let sc = scenario(&heat("periodic", (0.0, 0.0)));
+    let mut sim = simulation(ctx, &sc);
+    let (v0x, v0y) = variances(&sim.read_fields().unwrap()[0], 128, 0.25, -16.0);
+    advance(&mut sim, 10.0);
+    let (vx, vy) = variances(&sim.read_fields().unwrap()[0], 128, 0.25, -16.0);
+    let expected = 2.0 * 0.1 * 10.0;
+    for (grown, axis) in [(vx - v0x, "x"), (vy - v0y, "y")] {
+        assert!(
+            (grown - expected).abs() < 2e-3 * expected,
+            "variance along {axis} grew by {grown}, expected {expected}"
+        );
+    }
+}
+
+#[test]
+fn mass_is_conserved_under_no_flux_and_periodic() {
+    let ctx = gpu_or_skip!();
+    // Off-centre, so the blob reaches the sides and the boundary rule matters.
+    for boundary in ["no-flux", "periodic"] {
+        let sc = scenario(&heat(boundary, (12.0, -13.0)));
+        let mut sim = simulation(ctx, &sc);
+        let m0 = sum(&sim.read_fields().unwrap()[0]);
+        advance(&mut sim, 10.0);
+        assert!(sim.counters().steps > 50, "the test should take many steps");
+        let m1 = sum(&sim.read_fields().unwrap()[0]);
+        let rel = ((m1 - m0) / m0).abs();
+        assert!(
+            rel < 1e-5,
+            "{boundary}: mass changed by {rel:e} (from {m0} to {m1})"
+        );
+    }
+}
+
+/// x where row 0 of `u` first drops below 0.5, linearly interpolated.
+fn front(u: &[f32], nx: usize, dx: f64, x0: f64) -> f64 {
+    for i in 0..nx - 1 {
+        let (a, b) = (u[i] as f64, u[i + 1] as f64);
+        if a >= 0.5 && b < 0.5 {
+            let xa = x0 + (i as f64 + 0.5) * dx;
+            return xa + dx * (a - 0.5) / (a - b);
+        }
+    }
+    panic!("no front found");
+}
+
+/// Front speed between t1 = 80 h and t2 = 160 h (D = r = 1, dx = 0.25 mm); `dt` forced or auto.
+fn fisher_speed(dt: Option<f64>) -> Option<f64> {
+    let ctx = crate::common::gpu()?;
+    let dt = dt.map(|d| format!("dt = {d}\n")).unwrap_or_default();
+    let sc = scenario(&format!(
+        "[grid]\nsize = [2048, 2]\nextent = [\"512 mm\", \"1 mm\"]\n[time]\nend = \"160 h\"\n{dt}\
+         [[species]]\nname = \"u\"\ndiffusion = 1.0\ninitial = \"select(0.0, 1.0, x < -240.0)\"\n\
+         [reactions]\nu = \"r * u * (1.0 - u)\"\n[params]\nr = 1.0\n"
+    ));
+    let mut sim = simulation(ctx, &sc);
+    advance(&mut sim, 80.0);
+    let x1 = front(&sim.read_fields().unwrap()[0], 2048, 0.25, -256.0);
+    advance(&mut sim, 160.0);
+    let x2 = front(&sim.read_fields().unwrap()[0], 2048, 0.25, -256.0);
+    Some((x2 - x1) / 80.0)
+}
+
+#[test]
+fn fisher_front_travels_at_2_sqrt_dr() {
+    let c = 2.0;
+    // With the step exoderm chooses itself.
+    let Some(speed) = fisher_speed(None) else {
+        return;
+    };
+    assert!(
+        (speed - c).abs() < 0.03 * c,
+        "front speed {speed} mm/h, expected {c} within 3%"
+    );
+    // With a small step the remaining gap is Bramson's finite-time correction
+    // (SOURCES.md §1.1): x(t) = c·t − (3/2)·sqrt(D/r)·ln t + const.
+    let bramson = c - 1.5 * (160.0f64 / 80.0).ln() / 80.0;
+    let fine = fisher_speed(Some(0.004)).unwrap();
+    assert!(
+        (fine - bramson).abs() < 0.01 * bramson,
+        "front speed {fine} mm/h (dt = 0.004 h) vs Bramson-corrected {bramson}"
+    );
+}
+
+#[test]
+fn fixed_sides_give_the_linear_steady_state() {
+    let ctx = gpu_or_skip!();
+    // u = 1 held on the left face, 0 on the right; no flux top and bottom.
+    let sc = scenario(
+        "[grid]\nsize = [40, 4]\nextent = [\"4 mm\", \"0.4 mm\"]\n\
+         boundary = { left = \"fixed\", right = \"fixed\", bottom = \"no-flux\", top = \"no-flux\" }\n\
+         [time]\nend = \"60 h\"\n[[species]]\nname = \"u\"\ndiffusion = 0.5\ninitial = \"0.0\"\n\
+         boundary_value = \"select(0.0, 1.0, x < 0.0)\"\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    advance(&mut sim, 60.0);
+    let u = &sim.read_fields().unwrap()[0];
+    for (k, &v) in u.iter().enumerate() {
+        let x = -2.0 + ((k % 40) as f64 + 0.5) * 0.1;
+        let exact = 0.5 - x / 4.0;
+        assert!((v as f64 - exact).abs() < 1e-3, "cell {k}: {v} vs {exact}");
+    }
+}
+
+#[test]
+fn time_dependent_boundary_follows_the_initial_expression() {
+    let ctx = gpu_or_skip!();
+    // No boundary_value: the fixed side holds `initial` at the current t (here 2·t at x = -1).
+    let sc = scenario(
+        "[grid]\nsize = [64, 2]\nextent = [\"2 mm\", \"0.0625 mm\"]\nboundary = { left = \"fixed\", right = \"no-flux\", bottom = \"periodic\", top = \"periodic\" }\n\
+         [time]\nend = \"1 h\"\n[[species]]\nname = \"u\"\ndiffusion = 0.01\ninitial = \"select(0.0, 2.0 * t, x < -0.99)\"\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    advance(&mut sim, 1.0);
+    let u = &sim.read_fields().unwrap()[0];
+    // The edge cell is pulled towards the face value ~2 at t = 1; the far end stays ~0.
+    assert!(u[0] > 0.5 && u[0] < 2.0, "edge cell {}", u[0]);
+    assert!(u[63].abs() < 1e-6, "far cell {}", u[63]);
+}
+
+#[test]
+fn halving_dt_moves_the_result_less_than_the_bound() {
+    let ctx = gpu_or_skip!();
+    let run = |dt: f64| {
+        let sc = scenario(&format!(
+            "[grid]\nsize = [128, 8]\nextent = [\"20 mm\", \"1.25 mm\"]\n[time]\nend = \"4 h\"\ndt = {dt}\n\
+             [[species]]\nname = \"u\"\ndiffusion = 0.2\ninitial = \"select(0.0, 1.0, x < -5.0)\"\n\
+             [reactions]\nu = \"r * u * (1.0 - u)\"\n[params]\nr = 1.0\n"
+        ));
+        let mut sim = simulation(ctx, &sc);
+        advance(&mut sim, 4.0);
+        sim.read_fields().unwrap().remove(0)
+    };
+    let (a, b, c) = (run(0.02), run(0.01), run(0.005));
+    let d1 = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    let d2 = b
+        .iter()
+        .zip(&c)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    // Stated bound: halving a 0.01 h step moves u (in [0, 1]) by less than 5e-3.
+    assert!(d2 < 5e-3, "halving dt from 0.01 h moved u by {d2}");
+    // And the scheme is first order: the change halves with each halving (ratio ≈ 2).
+    let ratio = d1 / d2;
+    assert!(
+        (1.6..2.4).contains(&ratio),
+        "convergence ratio {ratio} (d1 = {d1}, d2 = {d2})"
+    );
+}
+
+#[test]
+fn a_blow_up_stops_the_run_and_names_the_species() {
+    let ctx = gpu_or_skip!();
+    let sc = scenario(
+        "[grid]\nsize = [16, 16]\nextent = [\"1 mm\", \"1 mm\"]\n[time]\nend = \"5 h\"\n\
+         [[species]]\nname = \"calm\"\ninitial = \"1.0\"\n[[species]]\nname = \"boom\"\ninitial = \"1.0\"\n\
+         [reactions]\nboom = \"boom * boom\"\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    // Advance output interval by output interval, as `exoderm run` does.
+    let mut failed_at = None;
+    for k in 1..=10 {
+        if let Err(e) = sim.advance(0.5 * k as f64, &mut |_| {}) {
+            failed_at = Some((0.5 * k as f64, e.to_string()));
+            break;
+        }
+    }
+    let (t, msg) = failed_at.expect("u' = u^2 from 1 blows up at t = 1");
+    assert!(
+        t > 0.9 && t <= 2.0,
+        "blow-up reported in the interval ending at {t} h"
+    );
+    assert!(msg.contains("species `boom`"), "{msg}");
+    assert!(msg.contains("reactions.boom"), "{msg}");
+    assert!(msg.contains("between t = "), "{msg}");
+}

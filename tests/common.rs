@@ -1,0 +1,59 @@
+use std::sync::OnceLock;
+
+use exoderm::{GpuContext, Scenario, Simulation};
+
+/// The shared device, or None (loudly) when no adapter exists and the GPU is not required.
+pub fn gpu() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    CTX.get_or_init(|| match GpuContext::headless() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            if std::env::var("EXODERM_REQUIRE_GPU").as_deref() == Ok("1") {
+                panic!("EXODERM_REQUIRE_GPU=1 but no GPU adapter could be opened: {e}");
+            }
+            eprintln!("\n*** GPU TESTS SKIPPED: no adapter ({e}). Set EXODERM_REQUIRE_GPU=1 to make this an error. ***\n");
+            None
+        }
+    })
+    .as_ref()
+}
+
+/// The GPU or an early, loud return from the test.
+#[macro_export]
+macro_rules! gpu_or_skip {
+    () => {
+        match $crate::common::gpu() {
+            Some(c) => c,
+            None => {
+                eprintln!("SKIPPED {}: no GPU adapter", module_path!());
+                return;
+            }
+        }
+    };
+}
+
+pub fn scenario(text: &str) -> Scenario {
+    Scenario::parse(text, "test.toml").unwrap_or_else(|e| panic!("scenario should parse: {e}"))
+}
+
+pub fn simulation(ctx: &GpuContext, sc: &Scenario) -> Simulation {
+    Simulation::new(&ctx.device, &ctx.queue, &ctx.limits, &ctx.describe(), sc)
+        .unwrap_or_else(|e| panic!("simulation: {e}"))
+}
+
+pub fn advance(sim: &mut Simulation, t: f64) {
+    sim.advance(t, &mut |_| {})
+        .unwrap_or_else(|e| panic!("advance: {e}"));
+}
+
+/// Sum over cells (f64).
+pub fn sum(f: &[f32]) -> f64 {
+    f.iter().map(|&v| v as f64).sum()
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y).abs())
+        .fold(0.0, f64::max)
+}

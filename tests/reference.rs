@@ -1,0 +1,144 @@
+//! The GPU against the f64 CPU twin (`engine::reference`), for every built-in model, with a
+//! different boundary rule each, from the same initial state and with the same step.
+
+use exoderm::engine::reference::Reference;
+use exoderm::model;
+
+use crate::common::{advance, max_abs_diff, scenario, simulation};
+use crate::gpu_or_skip;
+
+fn compare(builtin: &str, boundary: &str, params: &str, dt: f64, steps: usize, tol: f64) {
+    let ctx = gpu_or_skip!();
+    let end = dt * steps as f64;
+    let sc = scenario(&format!(
+        "[model]\nbuiltin = \"{builtin}\"\n[grid]\nsize = [48, 40]\nextent = [\"6 mm\", \"5 mm\"]\nboundary = {boundary}\n\
+         [time]\nend = {end}\noutput_every = {end}\ndt = {dt}\n{params}"
+    ));
+    let mut sim = simulation(ctx, &sc);
+    let initial: Vec<Vec<f64>> = sim
+        .read_fields()
+        .unwrap()
+        .iter()
+        .map(|f| f.iter().map(|&v| v as f64).collect())
+        .collect();
+    let react_f64 = model::builtin_reaction_f64(builtin).unwrap();
+    let p: Vec<f64> = sc.model.params.iter().map(|p| p.value).collect();
+    let react = |c: &[f64], out: &mut [f64]| react_f64(c, &p, out);
+    let face = |_s: usize, _x: f64, _y: f64, _t: f64| 0.0;
+    let diffusion = sc.model.species.iter().map(|s| s.diffusion).collect();
+    let mut cpu = Reference::new(&sc.grid, diffusion, initial.clone(), &react, &face);
+    for k in 0..steps {
+        cpu.step(k as f64 * dt, dt);
+    }
+    advance(&mut sim, end);
+    assert_eq!(sim.counters().steps as usize, steps);
+    let gpu = sim.read_fields().unwrap();
+    for (s, sp) in sc.model.species.iter().enumerate() {
+        let d = max_abs_diff(&gpu[s], &cpu.fields[s]);
+        assert!(
+            d < tol,
+            "{builtin}/{}: GPU and f64 reference differ by {d:e} (tolerance {tol:e})",
+            sp.name
+        );
+        // The comparison means something only if the field really changed.
+        let moved = max_abs_diff(&gpu[s], &initial[s]);
+        assert!(
+            moved > 100.0 * tol,
+            "{builtin}/{}: the field barely moved ({moved:e})",
+            sp.name
+        );
+    }
+}
+
+#[test]
+fn heat_matches_the_f64_reference_no_flux() {
+    compare(
+        "heat",
+        "\"no-flux\"",
+        "[params]\ns0 = 0.8\n",
+        0.02,
+        200,
+        2e-5,
+    );
+}
+
+#[test]
+fn fisher_matches_the_f64_reference_mixed_sides() {
+    compare(
+        "fisher",
+        "{ left = \"no-flux\", right = \"no-flux\", bottom = \"periodic\", top = \"periodic\" }",
+        "[params]\nx_front = -1.0\n[[species]]\nname = \"u\"\ninitial = \"select(0.0, 1.0, x < x_front + 0.3 * y)\"\n",
+        0.01,
+        200,
+        5e-5,
+    );
+}
+
+#[test]
+fn gray_scott_matches_the_f64_reference_periodic() {
+    // The seed straddles the corner, so the periodic wrap is exercised on both axes.
+    compare(
+        "gray_scott",
+        "\"periodic\"",
+        "[[species]]\nname = \"v\"\ninitial = \"select(0.0, 0.25, abs(x) > 2.2 && abs(y) > 1.7)\"\n\
+         [[species]]\nname = \"u\"\ndiffusion = 0.04\n",
+        0.05,
+        300,
+        5e-5,
+    );
+}
+
+#[test]
+fn fixed_sides_match_the_f64_reference() {
+    let ctx = gpu_or_skip!();
+    let sc = scenario(
+        "[grid]\nsize = [32, 24]\nextent = [\"4 mm\", \"3 mm\"]\nboundary = \"fixed\"\n[time]\nend = 2.0\ndt = 0.005\n\
+         [[species]]\nname = \"u\"\ndiffusion = 0.3\ninitial = \"0.0\"\nboundary_value = \"1.0 + 0.5 * x - 0.25 * y + 0.1 * t\"\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    let react = |_c: &[f64], out: &mut [f64]| out[0] = 0.0;
+    let face = |_s: usize, x: f64, y: f64, t: f64| 1.0 + 0.5 * x - 0.25 * y + 0.1 * t;
+    let mut cpu = Reference::new(&sc.grid, vec![0.3], vec![vec![0.0; 32 * 24]], &react, &face);
+    for k in 0..400 {
+        cpu.step(k as f64 * 0.005, 0.005);
+    }
+    advance(&mut sim, 2.0);
+    let d = max_abs_diff(&sim.read_fields().unwrap()[0], &cpu.fields[0]);
+    assert!(
+        d < 2e-5,
+        "fixed sides: GPU vs f64 reference differ by {d:e}"
+    );
+    // And something did flow in from the sides.
+    assert!(cpu.fields[0].iter().any(|&v| v > 0.5));
+}
+
+#[test]
+fn initial_conditions_put_x_and_y_at_cell_centres() {
+    let ctx = gpu_or_skip!();
+    let sc = scenario(
+        "[grid]\nsize = [8, 4]\nextent = [\"4 mm\", \"1 mm\"]\n[time]\nend = 1.0\n\
+         [[species]]\nname = \"a\"\ninitial = \"x + 10.0 * y\"\n[[species]]\nname = \"n\"\ninitial = \"noise\"\n",
+    );
+    let sim = simulation(ctx, &sc);
+    let f = sim.read_fields().unwrap();
+    for j in 0..4 {
+        for i in 0..8 {
+            let (x, y) = (
+                -2.0 + (i as f64 + 0.5) * 0.5,
+                -0.5 + (j as f64 + 0.5) * 0.25,
+            );
+            let v = f[0][j * 8 + i] as f64;
+            assert!(
+                (v - (x + 10.0 * y)).abs() < 1e-5,
+                "cell ({i},{j}): {v} vs {}",
+                x + 10.0 * y
+            );
+        }
+    }
+    let noise = &f[1];
+    assert!(noise.iter().all(|&v| (0.0..1.0).contains(&v)));
+    let mean = noise.iter().map(|&v| v as f64).sum::<f64>() / noise.len() as f64;
+    assert!((mean - 0.5).abs() < 0.2, "noise mean {mean}");
+    let distinct: std::collections::BTreeSet<u32> = noise.iter().map(|v| v.to_bits()).collect();
+    assert!(distinct.len() > 28, "noise should differ between cells");
+}

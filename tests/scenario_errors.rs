@@ -1,0 +1,172 @@
+//! Every mistake in a scenario gives one readable message naming file, line, field and fix.
+
+use exoderm::Scenario;
+
+const GRID: &str =
+    "[grid]\nsize = [32, 32]\nextent = [\"4 mm\", \"4 mm\"]\n[time]\nend = \"1 h\"\n";
+
+fn err(text: &str) -> String {
+    match Scenario::parse(text, "bad.toml") {
+        Ok(_) => panic!("scenario should have been rejected:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn species(extra: &str) -> String {
+    format!("{GRID}[[species]]\nname = \"u\"\ndiffusion = 0.1\ninitial = \"0.0\"\n{extra}")
+}
+
+fn assert_has(msg: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(msg.contains(p), "message lacks {p:?}:\n{msg}");
+    }
+    assert!(msg.contains("fix:"), "message has no fix:\n{msg}");
+}
+
+#[test]
+fn unknown_key() {
+    let m = err(&format!(
+        "{GRID}[[species]]\nname = \"u\"\ndifusion = 0.1\ninitial = \"0.0\"\n"
+    ));
+    assert_has(&m, &["bad.toml:8", "unknown field `difusion`", "diffusion"]);
+}
+
+#[test]
+fn wrong_unit() {
+    let m = err(&species("").replace("diffusion = 0.1", "diffusion = \"0.1 mm/h\""));
+    assert_has(&m, &["bad.toml:8", "species[0].diffusion", "mm^2/h"]);
+    let m = err(&GRID.replace("\"1 h\"", "\"1 fortnight\""));
+    assert_has(
+        &m,
+        &["bad.toml:5", "time.end", "unknown unit \"fortnight\""],
+    );
+}
+
+#[test]
+fn negative_diffusion() {
+    let m = err(&species("").replace("diffusion = 0.1", "diffusion = -0.1"));
+    assert_has(
+        &m,
+        &["bad.toml:8", "species[0].diffusion", "negative", ">= 0"],
+    );
+}
+
+#[test]
+fn unknown_species_or_param_in_an_expression() {
+    let m = err(&species("[reactions]\nu = \"-k * w\"\n[params]\nk = 1.0\n"));
+    assert_has(&m, &["bad.toml:11", "reactions.u", "`-k * w`", "w"]);
+    let m = err(&species("[reactions]\nu = \"-kk * u\"\n"));
+    assert_has(&m, &["bad.toml:11", "reactions.u", "kk", "params"]);
+}
+
+#[test]
+fn wgsl_syntax_error_points_at_the_column() {
+    let m = err(&species(
+        "[reactions]\nu = \"r * (u - \"\n[params]\nr = 1\n",
+    ));
+    assert_has(
+        &m,
+        &["bad.toml:11", "reactions.u", "invalid expression", "column"],
+    );
+    let m = err(&species("").replace("initial = \"0.0\"", "initial = \"x > 1.0\""));
+    assert_has(
+        &m,
+        &["bad.toml:9", "species[0].initial", "invalid expression"],
+    );
+}
+
+#[test]
+fn reaction_for_an_unknown_species() {
+    let m = err(&species("[reactions]\nv = \"1.0\"\n"));
+    assert_has(
+        &m,
+        &["bad.toml:11", "reactions.v", "`v` is not a species", "u"],
+    );
+}
+
+#[test]
+fn bad_names_and_builtins() {
+    let m = err(&species("").replace("name = \"u\"", "name = \"loop\""));
+    assert_has(&m, &["species[0].name", "keyword"]);
+    let m = err(&species("").replace("name = \"u\"", "name = \"x\""));
+    assert_has(&m, &["species[0].name", "built-in name"]);
+    let m = err(&format!("[model]\nbuiltin = \"wound9\"\n{GRID}"));
+    assert_has(&m, &["bad.toml:2", "model.builtin", "fisher", "gray_scott"]);
+    let m = err(&format!(
+        "[model]\nbuiltin = \"fisher\"\n{GRID}[[species]]\nname = \"q\"\n"
+    ));
+    assert_has(&m, &["species[0].name", "has no species `q`"]);
+}
+
+#[test]
+fn grid_and_boundary_mistakes() {
+    let m = err(&GRID.replace("[32, 32]", "[32]"));
+    assert_has(&m, &["bad.toml:2", "grid.size"]);
+    let m = err(&species("").replace(
+        "extent = [\"4 mm\", \"4 mm\"]",
+        "extent = [\"4 mm\", \"4 mm\"]\nboundary = { left = \"periodic\", right = \"no-flux\" }",
+    ));
+    assert_has(&m, &["grid.boundary", "pairs"]);
+    let m = err(&species("").replace(
+        "extent = [\"4 mm\", \"4 mm\"]",
+        "extent = [\"4 mm\", \"4 mm\"]\nboundary = \"leaky\"",
+    ));
+    assert_has(
+        &m,
+        &["grid.boundary", "unknown boundary `leaky`", "no-flux"],
+    );
+    let m = err("[time]\nend = 1.0\n[[species]]\nname = \"u\"\ninitial = \"0.0\"\n");
+    assert_has(&m, &["bad.toml", "grid", "[grid]"]);
+}
+
+#[test]
+fn toml_syntax_error_names_the_line() {
+    let m = err(&format!("{GRID}[[species]]\nname = \"u\ninitial = \"0\"\n"));
+    assert_has(&m, &["bad.toml:7"]);
+}
+
+#[test]
+fn grid_too_large_for_the_adapter() {
+    let sc = Scenario::parse(&species("").replace("[32, 32]", "[8192, 8192]"), "big.toml").unwrap();
+    let limits = wgpu::Limits {
+        max_storage_buffer_binding_size: 128 << 20,
+        ..wgpu::Limits::default()
+    };
+    let e = exoderm::engine::fields::check_limits(&sc.model, &sc.grid, &limits, "TestGPU")
+        .unwrap_err()
+        .to_string();
+    assert_has(
+        &e,
+        &[
+            "big.toml:2",
+            "grid.size",
+            "1024 MiB per field plane",
+            "TestGPU allows at most 128 MiB",
+            "size = [2896, 2896]",
+        ],
+    );
+}
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    for (path, text) in exoderm::presets::SCENARIOS {
+        let sc = Scenario::parse(text, path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        exoderm::engine::pipeline::sources(&sc.model).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    // And every scenario under assets/ is shipped.
+    let mut on_disk = vec![];
+    for dir in ["assets/examples", "assets/presets"] {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            on_disk.extend(
+                rd.filter_map(|e| e.ok())
+                    .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy())),
+            );
+        }
+    }
+    for p in on_disk.iter().filter(|p| p.ends_with(".toml")) {
+        assert!(
+            exoderm::presets::SCENARIOS.iter().any(|(s, _)| s == p),
+            "{p} is not listed in src/presets.rs"
+        );
+    }
+}
