@@ -118,8 +118,9 @@ pub fn bench(
                 };
             let dt = sim.plan().dt;
             // Warm up (pipeline compile, first touches), then size the timed run.
-            let t0 = Instant::now();
             sim.advance(8.0 * dt, &mut |_| {})?;
+            let t0 = Instant::now();
+            sim.advance(16.0 * dt, &mut |_| {})?;
             let per_step = t0.elapsed().as_secs_f64() / 8.0;
             let steps = ((target_s / per_step.max(1e-7)) as u64).clamp(16, 200_000);
             let before = sim.counters();

@@ -220,3 +220,32 @@ fn a_blow_up_stops_the_run_and_names_the_species() {
     assert!(msg.contains("reactions.boom"), "{msg}");
     assert!(msg.contains("between t = "), "{msg}");
 }
+
+#[test]
+fn fast_species_take_substeps_and_still_spread_exactly() {
+    let ctx = gpu_or_skip!();
+    // `fast` diffuses 100× faster than `slow`: it is sub-stepped, and both Gaussians must still
+    // grow their variance by exactly 2·D·t per axis (the 5-point stencil's discrete identity).
+    let blob = "exp(-(x * x + y * y) / (2.0 * 4.0))";
+    let sc = scenario(&format!(
+        "[grid]\nsize = [96, 96]\nextent = [\"48 mm\", \"48 mm\"]\nboundary = \"periodic\"\n[time]\nend = \"2 h\"\n\
+         [[species]]\nname = \"slow\"\ndiffusion = 0.01\ninitial = \"{blob}\"\n\
+         [[species]]\nname = \"fast\"\ndiffusion = 1.0\ninitial = \"{blob}\"\n"
+    ));
+    let mut sim = simulation(ctx, &sc);
+    assert_eq!(sim.plan().fast, vec!["fast".to_string()]);
+    assert!(sim.plan().substeps >= 90, "{:?}", sim.plan());
+    let f0 = sim.read_fields().unwrap();
+    advance(&mut sim, 2.0);
+    let f1 = sim.read_fields().unwrap();
+    for (s, d) in [(0, 0.01), (1, 1.0)] {
+        let (v0, _) = variances(&f0[s], 96, 0.5, -24.0);
+        let (v1, _) = variances(&f1[s], 96, 0.5, -24.0);
+        let expected = 2.0 * d * 2.0;
+        assert!(
+            ((v1 - v0) - expected).abs() < 3e-3 * expected,
+            "species {s}: variance grew by {}, expected {expected}",
+            v1 - v0
+        );
+    }
+}

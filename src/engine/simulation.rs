@@ -270,7 +270,6 @@ impl Simulation {
         let started = Instant::now();
         let model = &self.scenario.model;
         let grid = &self.scenario.grid;
-        let planes = self.planes.planes;
         while until - self.time > 1e-12 * until.abs().max(1.0) {
             let remaining = until - self.time;
             let n_total = if self.plan.dt.is_finite() {
@@ -393,8 +392,33 @@ impl Simulation {
                     &self.scenario.time.dt_at,
                     rate,
                 )?;
+                // A step collapsing towards zero is a blow-up in slow motion (Zeno): say so
+                // instead of running for ever.
+                let left = self.scenario.time.end - self.time;
+                if left / self.plan.dt > 1e9 {
+                    let reacting: Vec<&str> = model
+                        .species
+                        .iter()
+                        .filter(|s| s.reaction.is_some())
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    let fields: Vec<String> =
+                        reacting.iter().map(|n| format!("reactions.{n}")).collect();
+                    return Err(Error::Blowup {
+                        species: reacting.join("`/`"),
+                        what: format!(
+                            "so fast-reacting (rate {rate:.3e}/h) that the remaining {} would need over 10^9 steps",
+                            format_time(left)
+                        ),
+                        from: format_time(t_before),
+                        to: format_time(self.time),
+                        cause: format!(
+                            "a reaction term running away ({}) — a missing limiting term or a parameter far outside its range",
+                            fields.join(", ")
+                        ),
+                    });
+                }
             }
-            let _ = planes;
             progress(self.time);
         }
         self.counters.seconds += started.elapsed().as_secs_f64();
