@@ -5,7 +5,8 @@
 struct XdGrid {
     nx: u32,
     ny: u32,
-    seed: u32,
+    // Runs batched in this simulation (one z-slice of every buffer each).
+    runs: u32,
     nspecies: u32,
     x0: f32,
     y0: f32,
@@ -23,7 +24,8 @@ struct XdStep {
     // Which group of 4 metrics a metrics dispatch computes.
     sel: u32,
     pad0: u32,
-    // D·dt/dx² and D·dt/dy² per species, one vec4 per plane.
+    // dt/dx² and dt/dy² per species (0 for species not diffusing in this pass), one vec4 per
+    // plane; the kernel multiplies by the run's own D.
     cx: array<vec4<f32>, 4>,
     cy: array<vec4<f32>, 4>,
 }
@@ -50,8 +52,8 @@ fn xd_pcg(v: u32) -> u32 {
     return (word >> 22u) ^ word;
 }
 
-// Uniform in [0, 1), fixed by the cell, the species and the scenario's seed.
-fn xd_rand(i: u32, j: u32, salt: u32) -> f32 {
-    let h = xd_pcg(i ^ xd_pcg(j ^ xd_pcg(salt ^ xd_pcg(xd_grid.seed))));
+// Uniform in [0, 1), fixed by the cell, the species and the run's seed.
+fn xd_rand(i: u32, j: u32, salt: u32, seed: u32) -> f32 {
+    let h = xd_pcg(i ^ xd_pcg(j ^ xd_pcg(salt ^ xd_pcg(seed))));
     return f32(h >> 8u) / 16777216.0;
 }

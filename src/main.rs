@@ -122,7 +122,8 @@ fn real_main() -> anyhow::Result<()> {
         Command::Check { scenario } => {
             let sc = load(&scenario)?;
             exoderm::engine::pipeline::sources(&sc.model)?;
-            let mem = exoderm::engine::fields::plane_bytes(&sc.grid) * 2 * sc.model.planes() as u64;
+            let mem =
+                exoderm::engine::fields::plane_bytes(&sc.grid, 1) * 2 * sc.model.planes() as u64;
             println!(
                 "ok: {} — model `{}`, {} species, {} params, {} metrics, {}×{} cells ({:.4} × {:.4} mm), {} MiB of fields, to {}",
                 sc.file,
@@ -142,6 +143,7 @@ fn real_main() -> anyhow::Result<()> {
                     exoderm::engine::fields::check_limits(
                         &sc.model,
                         &sc.grid,
+                        1,
                         &ctx.limits,
                         &ctx.describe(),
                     )?;

@@ -132,7 +132,7 @@ fn grid_too_large_for_the_adapter() {
         max_storage_buffer_binding_size: 128 << 20,
         ..wgpu::Limits::default()
     };
-    let e = exoderm::engine::fields::check_limits(&sc.model, &sc.grid, &limits, "TestGPU")
+    let e = exoderm::engine::fields::check_limits(&sc.model, &sc.grid, 1, &limits, "TestGPU")
         .unwrap_err()
         .to_string();
     assert_has(

@@ -79,7 +79,8 @@ impl<'a> Gen<'a> {
         ));
         self.line("    let xd_i = xd_gid.x;\n    let xd_j = xd_gid.y;\n    let xd_nx = xd_grid.nx;\n    let xd_ny = xd_grid.ny;");
         self.line("    if (xd_i >= xd_nx || xd_j >= xd_ny) { return; }");
-        self.line("    let xd_idx = xd_j * xd_nx + xd_i;");
+        self.line("    let xd_run = xd_gid.z;\n    let xd_base = xd_run * xd_nx * xd_ny;");
+        self.line("    let xd_idx = xd_base + xd_j * xd_nx + xd_i;");
         self.line("    let x = xd_grid.x0 + (f32(xd_i) + 0.5) * xd_grid.dx;");
         self.line("    let y = xd_grid.y0 + (f32(xd_j) + 0.5) * xd_grid.dy;");
         self.line("    let t = xd_step.t;");
@@ -141,7 +142,7 @@ pub fn step_module(model: &Model) -> String {
             Some(b) => g.function(Role::Boundary, &s.name, &b.source),
             // No boundary_value: the initial expression at the current t (noise at its mean).
             None => g.line(format!(
-                "fn {}(x: f32, y: f32, t: f32) -> f32 {{ return {}(x, y, t, 0.5); }}",
+                "fn {}(xd_run: u32, x: f32, y: f32, t: f32) -> f32 {{ return {}(xd_run, x, y, t, 0.5); }}",
                 expr::fn_name(Role::Boundary, &s.name),
                 expr::fn_name(Role::Initial, &s.name)
             )),
@@ -153,20 +154,21 @@ pub fn step_module(model: &Model) -> String {
     for k in 0..g.planes {
         let v = g.plane_vec(k, |s| {
             format!(
-                "{}(x, y, t)",
+                "{}(xd_run, x, y, t)",
                 expr::fn_name(Role::Boundary, &model.species[s].name)
             )
         });
         g.line(format!(
-            "fn xd_face{k}(x: f32, y: f32, t: f32) -> vec4<f32> {{ return {v}; }}"
+            "fn xd_face{k}(xd_run: u32, x: f32, y: f32, t: f32) -> vec4<f32> {{ return {v}; }}"
         ));
     }
 
     g.kernel_head("xd_init_main");
+    g.line("    let xd_seed = xd_runs.r[xd_run].seed.x;");
     for k in 0..g.planes {
         let v = g.plane_vec(k, |s| {
             format!(
-                "{}(x, y, 0.0, xd_rand(xd_i, xd_j, {s}u))",
+                "{}(xd_run, x, y, 0.0, xd_rand(xd_i, xd_j, {s}u, xd_seed))",
                 expr::fn_name(Role::Initial, &model.species[s].name)
             )
         });
@@ -183,10 +185,10 @@ pub fn step_module(model: &Model) -> String {
         let _ = writeln!(
             g.out,
             "    var xd_w{k}: vec4<f32>;\n    var xd_e{k}: vec4<f32>;\n    var xd_s{k}: vec4<f32>;\n    var xd_n{k}: vec4<f32>;\n    \
-             if (xd_i > 0u) {{ xd_w{k} = xd_src{k}[xd_idx - 1u]; }} else {{ xd_w{k} = xd_ghost(xd_grid.bc.x, xd_c{k}, xd_src{k}[xd_idx + xd_nx - 1u], xd_face{k}(xd_xl, y, t)); }}\n    \
-             if (xd_i + 1u < xd_nx) {{ xd_e{k} = xd_src{k}[xd_idx + 1u]; }} else {{ xd_e{k} = xd_ghost(xd_grid.bc.y, xd_c{k}, xd_src{k}[xd_idx + 1u - xd_nx], xd_face{k}(xd_xr, y, t)); }}\n    \
-             if (xd_j > 0u) {{ xd_s{k} = xd_src{k}[xd_idx - xd_nx]; }} else {{ xd_s{k} = xd_ghost(xd_grid.bc.z, xd_c{k}, xd_src{k}[xd_idx + (xd_ny - 1u) * xd_nx], xd_face{k}(x, xd_yb, t)); }}\n    \
-             if (xd_j + 1u < xd_ny) {{ xd_n{k} = xd_src{k}[xd_idx + xd_nx]; }} else {{ xd_n{k} = xd_ghost(xd_grid.bc.w, xd_c{k}, xd_src{k}[xd_i], xd_face{k}(x, xd_yt, t)); }}"
+             if (xd_i > 0u) {{ xd_w{k} = xd_src{k}[xd_idx - 1u]; }} else {{ xd_w{k} = xd_ghost(xd_grid.bc.x, xd_c{k}, xd_src{k}[xd_idx + xd_nx - 1u], xd_face{k}(xd_run, xd_xl, y, t)); }}\n    \
+             if (xd_i + 1u < xd_nx) {{ xd_e{k} = xd_src{k}[xd_idx + 1u]; }} else {{ xd_e{k} = xd_ghost(xd_grid.bc.y, xd_c{k}, xd_src{k}[xd_idx + 1u - xd_nx], xd_face{k}(xd_run, xd_xr, y, t)); }}\n    \
+             if (xd_j > 0u) {{ xd_s{k} = xd_src{k}[xd_idx - xd_nx]; }} else {{ xd_s{k} = xd_ghost(xd_grid.bc.z, xd_c{k}, xd_src{k}[xd_idx + (xd_ny - 1u) * xd_nx], xd_face{k}(xd_run, x, xd_yb, t)); }}\n    \
+             if (xd_j + 1u < xd_ny) {{ xd_n{k} = xd_src{k}[xd_idx + xd_nx]; }} else {{ xd_n{k} = xd_ghost(xd_grid.bc.w, xd_c{k}, xd_src{k}[xd_base + xd_i], xd_face{k}(xd_run, x, xd_yt, t)); }}"
         );
         g.line(format!("    var xd_r{k} = vec4<f32>(0.0);"));
     }
@@ -195,7 +197,7 @@ pub fn step_module(model: &Model) -> String {
     for k in 0..g.planes {
         let v = g.plane_vec(k, |s| match &model.species[s].reaction {
             Some(_) => format!(
-                "{}(x, y, t, {args})",
+                "{}(xd_run, x, y, t, {args})",
                 expr::fn_name(Role::Reaction, &model.species[s].name)
             ),
             None => "0.0".into(),
@@ -205,16 +207,16 @@ pub fn step_module(model: &Model) -> String {
     g.line("    }");
     for k in 0..g.planes {
         g.line(format!(
-            "    xd_dst{k}[xd_idx] = xd_c{k} + xd_step.cx[{k}] * (xd_w{k} + xd_e{k} - 2.0 * xd_c{k}) + xd_step.cy[{k}] * (xd_s{k} + xd_n{k} - 2.0 * xd_c{k}) + xd_step.react_dt * xd_r{k};"
+            "    let xd_d{k} = xd_runs.r[xd_run].d[{k}];\n    xd_dst{k}[xd_idx] = xd_c{k} + (xd_step.cx[{k}] * xd_d{k}) * (xd_w{k} + xd_e{k} - 2.0 * xd_c{k}) + (xd_step.cy[{k}] * xd_d{k}) * (xd_s{k} + xd_n{k} - 2.0 * xd_c{k}) + xd_step.react_dt * xd_r{k};"
         ));
     }
     g.line("}");
     g.out
 }
 
-/// The check module: flags species that are NaN/Inf (aux[0]) or runaway (aux[1]) as bit
-/// masks, and the largest Gershgorin row sum of the reaction Jacobian (aux[2], f32 bits) —
-/// the rate that bounds a stable explicit step.
+/// The check module: per run (u32 words 4·run ..), flags species that are NaN/Inf (+0) or
+/// runaway (+1) as bit masks, and the largest Gershgorin row sum of the reaction Jacobian
+/// (+2, f32 bits) — the rate that bounds a stable explicit step.
 pub fn check_module(model: &Model) -> String {
     let mut g = Gen::new(model);
     g.src_bindings();
@@ -247,13 +249,13 @@ pub fn check_module(model: &Model) -> String {
             1u32 << s
         ));
     }
-    g.line("    if (xd_bad != 0u) { atomicOr(&xd_flags[0], xd_bad); }");
-    g.line("    if (xd_big != 0u) { atomicOr(&xd_flags[1], xd_big); }");
+    g.line("    if (xd_bad != 0u) { atomicOr(&xd_flags[4u * xd_run], xd_bad); }");
+    g.line("    if (xd_big != 0u) { atomicOr(&xd_flags[4u * xd_run + 1u], xd_big); }");
     if !reacting.is_empty() {
         let names: Vec<String> = model.species.iter().map(|s| s.name.clone()).collect();
         let call = |s: usize, args: &[String]| {
             format!(
-                "{}(x, y, t, {})",
+                "{}(xd_run, x, y, t, {})",
                 expr::fn_name(Role::Reaction, &names[s]),
                 args.join(", ")
             )
@@ -281,14 +283,14 @@ pub fn check_module(model: &Model) -> String {
             g.line(format!("    xd_rate = max(xd_rate, xd_row{s});"));
         }
         // Positive finite f32 order like their bit patterns, so atomicMax on the bits works.
-        g.line("    if (xd_rate > 0.0 && xd_rate < 3.0e38) { atomicMax(&xd_flags[2], bitcast<u32>(xd_rate)); }");
+        g.line("    if (xd_rate > 0.0 && xd_rate < 3.0e38) { atomicMax(&xd_flags[4u * xd_run + 2u], bitcast<u32>(xd_rate)); }");
     }
     g.line("}");
     g.out
 }
 
-/// The metrics module: writes metric group `xd_step.sel` (4 metrics) of every cell to
-/// aux[1 + cell] (aux[0] is left to the check flags).
+/// The metrics module: writes metric group `xd_step.sel` (4 metrics) of every cell of every
+/// run to aux[runs + cell] (the first `runs` vec4s are the check flags).
 pub fn metrics_module(model: &Model) -> String {
     let mut g = Gen::new(model);
     g.src_bindings();
@@ -306,7 +308,10 @@ pub fn metrics_module(model: &Model) -> String {
     for group in 0..model.metrics.len().div_ceil(4) {
         let comps: Vec<String> = (0..4)
             .map(|c| match model.metrics.get(4 * group + c) {
-                Some(m) => format!("{}(x, y, t, {args})", expr::fn_name(Role::Metric, &m.name)),
+                Some(m) => format!(
+                    "{}(xd_run, x, y, t, {args})",
+                    expr::fn_name(Role::Metric, &m.name)
+                ),
                 None => "0.0".into(),
             })
             .collect();
@@ -316,7 +321,7 @@ pub fn metrics_module(model: &Model) -> String {
         ));
     }
     g.line("        default: {}\n    }");
-    g.line("    xd_aux[1u + xd_idx] = xd_m;");
+    g.line("    xd_aux[xd_grid.runs + xd_idx] = xd_m;");
     g.line("}");
     g.out
 }

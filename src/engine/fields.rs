@@ -8,39 +8,53 @@ use crate::scenario::Grid;
 
 pub struct Planes {
     pub planes: usize,
+    /// Cells of one run.
     pub cells: u64,
+    pub runs: usize,
     /// `sets[s][k]`: plane `k` of ping-pong set `s`.
     pub sets: [Vec<wgpu::Buffer>; 2],
-    /// [0..16): check flags (u32 ×4); [16..): one vec4 per cell for a metrics group.
+    /// First `runs` × 16 bytes: check flags (4 u32 per run); then one vec4 per cell of every
+    /// run for a metrics group.
     pub aux: wgpu::Buffer,
 }
 
-/// Bytes of one plane (a vec4<f32> per cell).
-pub fn plane_bytes(grid: &Grid) -> u64 {
-    grid.cells() * 16
+/// Bytes of one plane (a vec4<f32> per cell) for `runs` batched runs.
+pub fn plane_bytes(grid: &Grid, runs: usize) -> u64 {
+    grid.cells() * 16 * runs as u64
 }
 
 /// Refuses, with the numbers and the fix, a grid that the adapter cannot hold.
 pub fn check_limits(
     model: &Model,
     grid: &Grid,
+    runs: usize,
     limits: &wgpu::Limits,
     adapter: &str,
 ) -> Result<()> {
     let planes = model.planes();
-    let bytes = plane_bytes(grid) + if model.metrics.is_empty() { 0 } else { 16 };
+    let bytes = plane_bytes(grid, runs)
+        + if model.metrics.is_empty() {
+            0
+        } else {
+            16 * runs as u64
+        };
     let max = limits
         .max_storage_buffer_binding_size
         .min(limits.max_buffer_size);
     if bytes > max {
-        let max_cells = (max - 16) / 16;
+        let max_cells = (max - 16 * runs as u64) / 16 / runs as u64;
         let side = (max_cells as f64).sqrt().floor() as u64;
         return Err(Error::scenario(
             grid.size_at.clone(),
             format!(
-                "a {}×{} grid needs {} MiB per field plane (4 species × 4 bytes per cell), but {adapter} allows at most {} MiB per storage buffer",
+                "a {}×{} grid{} needs {} MiB per field plane (4 species × 4 bytes per cell), but {adapter} allows at most {} MiB per storage buffer",
                 grid.nx,
                 grid.ny,
+                if runs > 1 {
+                    format!(" × {runs} batched runs")
+                } else {
+                    String::new()
+                },
                 bytes >> 20,
                 max >> 20
             ),
@@ -65,9 +79,9 @@ pub fn check_limits(
 }
 
 impl Planes {
-    pub fn new(device: &wgpu::Device, model: &Model, grid: &Grid) -> Planes {
+    pub fn new(device: &wgpu::Device, model: &Model, grid: &Grid, runs: usize) -> Planes {
         let planes = model.planes();
-        let size = plane_bytes(grid);
+        let size = plane_bytes(grid, runs);
         let usage = wgpu::BufferUsages::STORAGE
             | wgpu::BufferUsages::COPY_SRC
             | wgpu::BufferUsages::COPY_DST;
@@ -83,7 +97,7 @@ impl Planes {
                 })
                 .collect()
         };
-        let aux_size = 16 + if model.metrics.is_empty() { 0 } else { size };
+        let aux_size = 16 * runs as u64 + if model.metrics.is_empty() { 0 } else { size };
         let aux = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(&format!("exoderm.{}.aux", model.name)),
             size: aux_size,
@@ -93,29 +107,65 @@ impl Planes {
         Planes {
             planes,
             cells: grid.cells(),
+            runs,
             sets: [make_set(0), make_set(1)],
             aux,
         }
     }
 
-    /// Copies every plane of `set` back, de-interleaved: one Vec per species (row-major,
-    /// row 0 at y min).
+    /// Copies run `run`'s slice of every plane of `set` back, de-interleaved: one Vec per
+    /// species (row-major, row 0 at y min).
     pub fn read_species(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         set: usize,
+        run: usize,
         nspecies: usize,
     ) -> Result<Vec<Vec<f32>>> {
         let mut out = vec![Vec::with_capacity(self.cells as usize); nspecies];
-        for (k, buf) in self.sets[set].iter().enumerate() {
-            let bytes = read_buffer(device, queue, buf, 0, self.cells * 16)?;
-            let vals: &[f32] = bytemuck::cast_slice(&bytes);
+        for (k, bytes) in self.read_raw(device, queue, set, run)?.iter().enumerate() {
+            let vals: &[f32] = bytemuck::cast_slice(bytes);
             for (m, column) in out.iter_mut().enumerate().skip(4 * k).take(4) {
                 column.extend(vals.iter().skip(m - 4 * k).step_by(4));
             }
         }
         Ok(out)
+    }
+
+    /// Run `run`'s slice of every plane of `set`, as raw bytes (for checkpoints).
+    pub fn read_raw(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        set: usize,
+        run: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let bytes = self.cells * 16;
+        self.sets[set]
+            .iter()
+            .map(|buf| read_buffer(device, queue, buf, run as u64 * bytes, bytes))
+            .collect()
+    }
+
+    /// Overwrites run `run`'s slice of every plane of `set` (from a checkpoint).
+    pub fn write_raw(
+        &self,
+        queue: &wgpu::Queue,
+        set: usize,
+        run: usize,
+        planes: &[Vec<u8>],
+    ) -> Result<()> {
+        let bytes = self.cells * 16;
+        if planes.len() != self.planes || planes.iter().any(|p| p.len() as u64 != bytes) {
+            return Err(Error::Internal(
+                "checkpoint planes do not match the simulation".into(),
+            ));
+        }
+        for (buf, data) in self.sets[set].iter().zip(planes) {
+            queue.write_buffer(buf, run as u64 * bytes, data);
+        }
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::codegen;
-use super::uniforms::{GridUniform, ParamsUniform, StepUniform};
+use super::uniforms::{GridUniform, RunUniform, StepUniform};
 use crate::error::{Error, Result};
 use crate::model::Model;
 
@@ -56,7 +56,11 @@ fn layout_entries(planes: usize) -> Vec<wgpu::BindGroupLayoutEntry> {
     let mut e = vec![
         uniform(0, false, std::mem::size_of::<GridUniform>()),
         uniform(1, true, std::mem::size_of::<StepUniform>()),
-        uniform(2, false, std::mem::size_of::<ParamsUniform>()),
+        uniform(
+            2,
+            false,
+            std::mem::size_of::<RunUniform>() * crate::model::expr::MAX_BATCH,
+        ),
     ];
     e.extend((0..planes).map(|k| storage(codegen::src_binding(k), true)));
     e.extend((0..planes).map(|k| storage(codegen::dst_binding(planes, k), false)));

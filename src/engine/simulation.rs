@@ -1,50 +1,92 @@
 //! A running simulation: fields on the GPU, advanced in batches of many dispatches per
 //! submit, checked for blow-ups between batches, read back only when asked.
+//!
+//! One `Simulation` can hold several *runs* that share a model's equations, grid and clock
+//! but not its numbers (params, diffusion coefficients, seed): each run is one z-slice of
+//! every buffer, so a sweep of small runs fills the GPU with one dispatch per step instead of
+//! one tiny dispatch per run. A single run is the batch of one.
 
 use std::time::Instant;
 
-use super::codegen::WORKGROUP;
+use serde::{Deserialize, Serialize};
+
+use super::codegen::{self, WORKGROUP};
 use super::fields::{self, Planes};
 use super::pipeline::Kernels;
 use super::stepper::{MAX_RECORDS, StepPlan};
-use super::uniforms::{GridUniform, ParamsUniform, StepUniform};
+use super::uniforms::{GridUniform, RunUniform, StepUniform};
 use crate::error::{Error, Result};
+use crate::model::expr::MAX_BATCH;
 use crate::scenario::Scenario;
 use crate::units::format_time;
 
 /// Records 0..SERVICE are for the check/metrics dispatches (record g computes metric group g).
 const SERVICE: usize = 4;
 
-/// What one batch of steps did, for progress and throughput reports.
-#[derive(Debug, Clone, Copy, Default)]
+/// Work done so far, for progress and throughput reports.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Counters {
     /// Main steps taken.
     pub steps: u64,
-    /// Full-grid kernel dispatches (steps + sub-steps).
+    /// Full-grid kernel dispatches (steps + sub-steps), each over every batched run.
     pub dispatches: u64,
     /// Wall time spent stepping (s).
     pub seconds: f64,
 }
 
+/// Everything needed to continue one run exactly where it was (see `output::checkpoint`).
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub time: f64,
+    pub plan: StepPlan,
+    pub counters: Counters,
+    /// Raw vec4 planes of the run (cells × 16 bytes each).
+    pub planes: Vec<Vec<u8>>,
+}
+
+/// Runs can share one `Simulation` when this key is equal: same generated shaders, grid and
+/// times (only numbers that live in uniforms may differ).
+pub fn batch_key(s: &Scenario) -> String {
+    let g = &s.grid;
+    format!(
+        "{}\n{}x{} {:?} {:?}\n{} {} {:?}",
+        codegen::step_module(&s.model)
+            + &codegen::check_module(&s.model)
+            + &codegen::metrics_module(&s.model),
+        g.nx,
+        g.ny,
+        g.extent,
+        g.boundary,
+        s.time.end,
+        s.time.output_every,
+        s.time.dt
+    )
+}
+
 pub struct Simulation {
     device: wgpu::Device,
     queue: wgpu::Queue,
-    scenario: Scenario,
+    /// One per run.
+    scenarios: Vec<Scenario>,
     kernels: Kernels,
     planes: Planes,
     records: wgpu::Buffer,
+    runs_buf: wgpu::Buffer,
     stride: u64,
     bind_groups: [wgpu::BindGroup; 2],
     flags_staging: wgpu::Buffer,
     /// Which ping-pong set holds the current state.
     current: usize,
     time: f64,
+    /// Each run's own plan, and the one the batch steps with.
+    plans: Vec<StepPlan>,
     plan: StepPlan,
+    failed: Vec<Option<Error>>,
     counters: Counters,
 }
 
 impl Simulation {
-    /// Uploads the scenario's fields and builds its pipelines on a borrowed device.
+    /// Uploads one scenario's fields and builds its pipelines on a borrowed device.
     /// `limits` and `adapter` are the device's, for a clear refusal of oversized grids.
     pub fn new(
         device: &wgpu::Device,
@@ -53,11 +95,45 @@ impl Simulation {
         adapter: &str,
         scenario: &Scenario,
     ) -> Result<Simulation> {
-        let model = &scenario.model;
-        fields::check_limits(model, &scenario.grid, limits, adapter)?;
+        Simulation::batch(
+            device,
+            queue,
+            limits,
+            adapter,
+            std::slice::from_ref(scenario),
+        )
+    }
+
+    /// Several runs in one simulation; they must share a [`batch_key`].
+    pub fn batch(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        limits: &wgpu::Limits,
+        adapter: &str,
+        scenarios: &[Scenario],
+    ) -> Result<Simulation> {
+        let Some(first) = scenarios.first() else {
+            return Err(Error::Internal(
+                "a simulation needs at least one run".into(),
+            ));
+        };
+        if scenarios.len() > MAX_BATCH {
+            return Err(Error::Internal(format!(
+                "at most {MAX_BATCH} runs per batch"
+            )));
+        }
+        let key = batch_key(first);
+        if scenarios.iter().any(|s| batch_key(s) != key) {
+            return Err(Error::Internal(
+                "runs in one batch must share equations, grid and times".into(),
+            ));
+        }
+        let runs = scenarios.len();
+        let model = &first.model;
+        fields::check_limits(model, &first.grid, runs, limits, adapter)?;
         let kernels = Kernels::new(device, model)?;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let planes = Planes::new(device, model, &scenario.grid);
+        let planes = Planes::new(device, model, &first.grid, runs);
         let uniform = |label: &str, bytes: &[u8]| {
             let buf = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(&format!("exoderm.{}.{label}", model.name)),
@@ -68,15 +144,15 @@ impl Simulation {
             queue.write_buffer(&buf, 0, bytes);
             buf
         };
-        let grid_u = GridUniform::new(&scenario.grid, scenario.seed, model.species.len());
-        let grid_buf = uniform("grid", bytemuck::bytes_of(&grid_u));
-        let mut params = ParamsUniform {
-            p: [0.0; crate::model::MAX_PARAMS],
-        };
-        for (i, p) in model.params.iter().enumerate() {
-            params.p[i] = p.value as f32;
+        let grid_buf = uniform(
+            "grid",
+            bytemuck::bytes_of(&GridUniform::new(&first.grid, runs, model.species.len())),
+        );
+        let mut run_data = vec![bytemuck::Zeroable::zeroed(); MAX_BATCH];
+        for (r, s) in scenarios.iter().enumerate() {
+            run_data[r] = RunUniform::new(s);
         }
-        let params_buf = uniform("params", bytemuck::bytes_of(&params));
+        let runs_buf = uniform("runs", bytemuck::cast_slice::<RunUniform, u8>(&run_data));
         let align = limits.min_uniform_buffer_offset_alignment as u64;
         let stride = (std::mem::size_of::<StepUniform>() as u64).div_ceil(align) * align;
         let records = uniform(
@@ -84,6 +160,7 @@ impl Simulation {
             &vec![0u8; (stride as usize) * (SERVICE + MAX_RECORDS)],
         );
         let bind_group = |src: usize| {
+            let n = planes.planes;
             let mut entries = vec![
                 wgpu::BindGroupEntry {
                     binding: 0,
@@ -99,22 +176,21 @@ impl Simulation {
                 },
                 wgpu::BindGroupEntry {
                     binding: 2,
-                    resource: params_buf.as_entire_binding(),
+                    resource: runs_buf.as_entire_binding(),
                 },
             ];
-            let n = planes.planes;
             for k in 0..n {
                 entries.push(wgpu::BindGroupEntry {
-                    binding: super::codegen::src_binding(k),
+                    binding: codegen::src_binding(k),
                     resource: planes.sets[src][k].as_entire_binding(),
                 });
                 entries.push(wgpu::BindGroupEntry {
-                    binding: super::codegen::dst_binding(n, k),
+                    binding: codegen::dst_binding(n, k),
                     resource: planes.sets[1 - src][k].as_entire_binding(),
                 });
             }
             entries.push(wgpu::BindGroupEntry {
-                binding: super::codegen::aux_binding(n),
+                binding: codegen::aux_binding(n),
                 resource: planes.aux.as_entire_binding(),
             });
             device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -126,7 +202,7 @@ impl Simulation {
         let bind_groups = [bind_group(0), bind_group(1)];
         let flags_staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("exoderm.flags.readback"),
-            size: 16,
+            size: 16 * runs as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -136,20 +212,23 @@ impl Simulation {
                 message: e.to_string(),
             });
         }
-        let placeholder = StepPlan::new(model, &scenario.grid, None, &scenario.time.dt_at, 0.0)?;
+        let placeholder = StepPlan::new(model, &first.grid, None, &first.time.dt_at, 0.0)?;
         let mut sim = Simulation {
             device: device.clone(),
             queue: queue.clone(),
-            scenario: scenario.clone(),
+            scenarios: scenarios.to_vec(),
             kernels,
             planes,
             records,
+            runs_buf,
             stride,
             bind_groups,
             flags_staging,
             current: 0,
             time: 0.0,
+            plans: vec![placeholder.clone(); runs],
             plan: placeholder,
+            failed: (0..runs).map(|_| None).collect(),
             counters: Counters::default(),
         };
         sim.initialise()?;
@@ -168,38 +247,47 @@ impl Simulation {
             pass.set_pipeline(&self.kernels.init);
             // Bind group 1 reads set 1 and writes set 0.
             pass.set_bind_group(0, &self.bind_groups[1], &[0]);
-            let (x, y) = self.workgroups();
-            pass.dispatch_workgroups(x, y, 1);
+            let (x, y, z) = self.workgroups();
+            pass.dispatch_workgroups(x, y, z);
         }
         self.current = 0;
         self.encode_check(&mut enc);
         self.queue.submit([enc.finish()]);
-        let (bad, big, rate) = self.read_flags()?;
-        if bad | big != 0 {
-            let s = self.species_of(bad | big);
-            let sp = &self.scenario.model.species[s];
-            return Err(Error::scenario(
-                sp.initial.at.clone(),
-                format!(
-                    "the initial value of `{}` is {} somewhere on the grid",
-                    sp.name,
-                    if bad != 0 {
-                        "NaN or infinite"
-                    } else {
-                        "beyond ±1e30"
-                    }
-                ),
-                "check the expression for divisions by zero, log/sqrt of negatives or overflow within the grid's extent",
-            ));
+        for (r, (bad, big, rate)) in self.read_flags()?.into_iter().enumerate() {
+            let s = &self.scenarios[r];
+            if bad | big != 0 {
+                let sp = &s.model.species[(bad | big).trailing_zeros() as usize];
+                return Err(Error::scenario(
+                    sp.initial.at.clone(),
+                    format!(
+                        "the initial value of `{}` is {} somewhere on the grid",
+                        sp.name,
+                        if bad != 0 {
+                            "NaN or infinite"
+                        } else {
+                            "beyond ±1e30"
+                        }
+                    ),
+                    "check the expression for divisions by zero, log/sqrt of negatives or overflow within the grid's extent",
+                ));
+            }
+            self.plans[r] = StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, rate)?;
         }
-        self.plan = StepPlan::new(
-            &self.scenario.model,
-            &self.scenario.grid,
-            self.scenario.time.dt,
-            &self.scenario.time.dt_at,
-            rate,
-        )?;
+        self.combine_plans();
         Ok(())
+    }
+
+    fn combine_plans(&mut self) {
+        let live: Vec<&StepPlan> = self
+            .plans
+            .iter()
+            .zip(&self.failed)
+            .filter(|(_, f)| f.is_none())
+            .map(|(p, _)| p)
+            .collect();
+        if let Some(p) = StepPlan::combine(&live) {
+            self.plan = p;
+        }
     }
 
     fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
@@ -209,30 +297,37 @@ impl Simulation {
             })
     }
 
-    fn workgroups(&self) -> (u32, u32) {
+    fn workgroups(&self) -> (u32, u32, u32) {
+        let g = &self.scenarios[0].grid;
         (
-            self.scenario.grid.nx.div_ceil(WORKGROUP.0),
-            self.scenario.grid.ny.div_ceil(WORKGROUP.1),
+            g.nx.div_ceil(WORKGROUP.0),
+            g.ny.div_ceil(WORKGROUP.1),
+            self.planes.runs as u32,
         )
+    }
+
+    fn write_record(&self, bytes: &mut [u8], index: usize, rec: &StepUniform) {
+        bytes[index * self.stride as usize..][..std::mem::size_of::<StepUniform>()]
+            .copy_from_slice(bytemuck::bytes_of(rec));
     }
 
     fn write_service_records(&self) {
         let mut bytes = vec![0u8; self.stride as usize * SERVICE];
         for g in 0..SERVICE {
-            let r = StepUniform {
+            let rec = StepUniform {
                 t: self.time as f32,
                 sel: g as u32,
                 ..bytemuck::Zeroable::zeroed()
             };
-            bytes[g * self.stride as usize..][..std::mem::size_of::<StepUniform>()]
-                .copy_from_slice(bytemuck::bytes_of(&r));
+            self.write_record(&mut bytes, g, &rec);
         }
         self.queue.write_buffer(&self.records, 0, &bytes);
     }
 
     /// Clears the flags, checks the current state, and queues the flags' readback.
     fn encode_check(&self, enc: &mut wgpu::CommandEncoder) {
-        enc.clear_buffer(&self.planes.aux, 0, Some(16));
+        let flag_bytes = 16 * self.planes.runs as u64;
+        enc.clear_buffer(&self.planes.aux, 0, Some(flag_bytes));
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("exoderm.check"),
@@ -240,37 +335,51 @@ impl Simulation {
             });
             pass.set_pipeline(&self.kernels.check);
             pass.set_bind_group(0, &self.bind_groups[self.current], &[0]);
-            let (x, y) = self.workgroups();
-            pass.dispatch_workgroups(x, y, 1);
+            let (x, y, z) = self.workgroups();
+            pass.dispatch_workgroups(x, y, z);
         }
-        enc.copy_buffer_to_buffer(&self.planes.aux, 0, &self.flags_staging, 0, 16);
+        enc.copy_buffer_to_buffer(&self.planes.aux, 0, &self.flags_staging, 0, flag_bytes);
     }
 
-    /// (NaN/Inf mask, runaway mask, reaction-rate estimate).
-    fn read_flags(&self) -> Result<(u32, u32, f64)> {
+    /// Per run: (NaN/Inf mask, runaway mask, reaction-rate estimate).
+    fn read_flags(&self) -> Result<Vec<(u32, u32, f64)>> {
         let bytes = fields::map_and_read(&self.device, &self.flags_staging)?;
         let w: &[u32] = bytemuck::cast_slice(&bytes);
-        Ok((w[0], w[1], f32::from_bits(w[2]) as f64))
-    }
-
-    fn species_of(&self, mask: u32) -> usize {
-        mask.trailing_zeros() as usize
+        Ok(w.chunks_exact(4)
+            .map(|c| (c[0], c[1], f32::from_bits(c[2]) as f64))
+            .collect())
     }
 
     /// Main steps per batch (and per blow-up check): ~64 M cell-updates, 8..1024 steps.
-    /// Depends only on the grid and the plan, so a run is the same on every machine.
+    /// Depends only on the grid, the batch and the plan, so a run repeats exactly.
     fn batch_steps(&self) -> u64 {
-        let by_cells = ((1u64 << 26) / self.scenario.grid.cells()).clamp(8, 1024);
+        let cells = self.scenarios[0].grid.cells() * self.planes.runs as u64;
+        let by_cells = ((1u64 << 26) / cells).clamp(8, 1024);
         let by_records = (MAX_RECORDS as u64 / (self.plan.substeps as u64 + 1)).max(1);
         by_cells.min(by_records)
     }
 
-    /// Advances to `until` (h), calling `progress(time)` after every batch.
+    fn live_runs(&self) -> usize {
+        self.failed.iter().filter(|f| f.is_none()).count()
+    }
+
+    /// Advances to `until` (h), calling `progress(time)` after every batch. A run that blows
+    /// up is stopped (see [`Simulation::run_error`]); the others go on. Returns an error when
+    /// no run is left (for a single run: its blow-up).
     pub fn advance(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
         let started = Instant::now();
-        let model = &self.scenario.model;
-        let grid = &self.scenario.grid;
+        let result = self.advance_inner(until, progress);
+        self.counters.seconds += started.elapsed().as_secs_f64();
+        result
+    }
+
+    fn advance_inner(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
+        let grid = self.scenarios[0].grid.clone();
+        let species = self.scenarios[0].model.species.clone();
         while until - self.time > 1e-12 * until.abs().max(1.0) {
+            if self.live_runs() == 0 {
+                break;
+            }
             let remaining = until - self.time;
             let n_total = if self.plan.dt.is_finite() {
                 (remaining / self.plan.dt * (1.0 - 1e-12)).ceil().max(1.0) as u64
@@ -284,11 +393,10 @@ impl Simulation {
             let m = self.plan.substeps as usize;
             let coefs = |fast_pass: bool, h: f64| {
                 let (mut cx, mut cy) = ([[0f32; 4]; 4], [[0f32; 4]; 4]);
-                for (s, sp) in model.species.iter().enumerate() {
-                    let is_fast = self.plan.fast.contains(&sp.name);
-                    if is_fast == fast_pass {
-                        cx[s / 4][s % 4] = (sp.diffusion * h / (grid.dx() * grid.dx())) as f32;
-                        cy[s / 4][s % 4] = (sp.diffusion * h / (grid.dy() * grid.dy())) as f32;
+                for (s, sp) in species.iter().enumerate() {
+                    if self.plan.fast.contains(&sp.name) == fast_pass {
+                        cx[s / 4][s % 4] = (h / (grid.dx() * grid.dx())) as f32;
+                        cy[s / 4][s % 4] = (h / (grid.dy() * grid.dy())) as f32;
                     }
                 }
                 (cx, cy)
@@ -302,29 +410,33 @@ impl Simulation {
                 let t = (self.time + k as f64 * dt) as f32;
                 if m > 1 {
                     for _ in 0..m {
-                        let rec = StepUniform {
-                            t,
-                            react_dt: 0.0,
-                            sel: 0,
-                            pad0: 0,
-                            cx: sub_cx,
-                            cy: sub_cy,
-                        };
-                        bytes[r * self.stride as usize..][..std::mem::size_of::<StepUniform>()]
-                            .copy_from_slice(bytemuck::bytes_of(&rec));
+                        self.write_record(
+                            &mut bytes,
+                            r,
+                            &StepUniform {
+                                t,
+                                react_dt: 0.0,
+                                sel: 0,
+                                pad0: 0,
+                                cx: sub_cx,
+                                cy: sub_cy,
+                            },
+                        );
                         r += 1;
                     }
                 }
-                let rec = StepUniform {
-                    t,
-                    react_dt: dt as f32,
-                    sel: 0,
-                    pad0: 0,
-                    cx: main_cx,
-                    cy: main_cy,
-                };
-                bytes[r * self.stride as usize..][..std::mem::size_of::<StepUniform>()]
-                    .copy_from_slice(bytemuck::bytes_of(&rec));
+                self.write_record(
+                    &mut bytes,
+                    r,
+                    &StepUniform {
+                        t,
+                        react_dt: dt as f32,
+                        sel: 0,
+                        pad0: 0,
+                        cx: main_cx,
+                        cy: main_cy,
+                    },
+                );
                 r += 1;
             }
             self.queue
@@ -344,107 +456,144 @@ impl Simulation {
                     timestamp_writes: None,
                 });
                 pass.set_pipeline(&self.kernels.step);
-                let (x, y) = self.workgroups();
+                let (x, y, z) = self.workgroups();
                 for i in 0..r {
                     let offset = (self.stride * (SERVICE + i) as u64) as u32;
                     pass.set_bind_group(0, &self.bind_groups[self.current], &[offset]);
-                    pass.dispatch_workgroups(x, y, 1);
+                    pass.dispatch_workgroups(x, y, z);
                     self.current = 1 - self.current;
                 }
             }
             self.encode_check(&mut enc);
             self.queue.submit([enc.finish()]);
-            let (bad, big, rate) = self.read_flags()?;
+            let flags = self.read_flags()?;
             self.counters.steps += n;
             self.counters.dispatches += r as u64;
-            if bad | big != 0 {
-                let s = self.species_of(bad | big);
-                let name = &model.species[s].name;
-                let cause = if self.scenario.time.dt.is_some() {
-                    "the forced [time] dt may be too large for these reactions: remove it and let exoderm choose".to_string()
-                } else if model.species[s].reaction.is_some() {
-                    format!(
-                        "the reaction term of `{name}` (reactions.{name}) grows without bound — is a limiting term (e.g. `* (1.0 - {name})`) or a decay missing, or a parameter far outside its range?"
-                    )
-                } else {
-                    format!(
-                        "a reaction elsewhere feeds `{name}` without bound, or a boundary value is NaN"
-                    )
-                };
-                return Err(Error::Blowup {
-                    species: name.clone(),
-                    what: if bad & (1 << s) != 0 {
-                        "NaN or infinite".into()
-                    } else {
-                        "larger than 1e30".into()
-                    },
-                    from: format_time(t_before),
-                    to: format_time(self.time),
-                    cause,
-                });
-            }
-            // The reactions got faster than planned for: take smaller steps from here on.
-            if rate > self.plan.reaction_rate * 1.0001 && rate.is_finite() {
-                self.plan = StepPlan::new(
-                    model,
-                    grid,
-                    self.scenario.time.dt,
-                    &self.scenario.time.dt_at,
-                    rate,
-                )?;
-                // A step collapsing towards zero is a blow-up in slow motion (Zeno): say so
-                // instead of running for ever.
-                let left = self.scenario.time.end - self.time;
-                if left / self.plan.dt > 1e9 {
-                    let reacting: Vec<&str> = model
-                        .species
-                        .iter()
-                        .filter(|s| s.reaction.is_some())
-                        .map(|s| s.name.as_str())
-                        .collect();
-                    let fields: Vec<String> =
-                        reacting.iter().map(|n| format!("reactions.{n}")).collect();
-                    return Err(Error::Blowup {
-                        species: reacting.join("`/`"),
-                        what: format!(
-                            "so fast-reacting (rate {rate:.3e}/h) that the remaining {} would need over 10^9 steps",
-                            format_time(left)
-                        ),
-                        from: format_time(t_before),
-                        to: format_time(self.time),
-                        cause: format!(
-                            "a reaction term running away ({}) — a missing limiting term or a parameter far outside its range",
-                            fields.join(", ")
-                        ),
-                    });
+            let mut replan = false;
+            for (run, (bad, big, rate)) in flags.into_iter().enumerate() {
+                if self.failed[run].is_some() {
+                    continue;
                 }
+                if bad | big != 0 {
+                    self.failed[run] = Some(self.blowup(run, bad, big, t_before));
+                    replan = true;
+                } else if rate > self.plans[run].reaction_rate * 1.0001 && rate.is_finite() {
+                    // The reactions got faster than planned for: smaller steps from here on.
+                    let s = &self.scenarios[run];
+                    self.plans[run] =
+                        StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, rate)?;
+                    replan = true;
+                    let left = s.time.end - self.time;
+                    if left / self.plans[run].dt > 1e9 {
+                        self.failed[run] = Some(self.zeno(run, rate, left, t_before));
+                    }
+                }
+            }
+            if replan {
+                self.combine_plans();
+            }
+            if self.planes.runs == 1
+                && let Some(e) = self.failed[0].take()
+            {
+                self.failed[0] = Some(Error::Internal("run failed earlier".into()));
+                return Err(e);
             }
             progress(self.time);
         }
-        self.counters.seconds += started.elapsed().as_secs_f64();
+        if self.live_runs() == 0 && self.planes.runs > 1 {
+            return Err(Error::Internal(format!(
+                "all {} runs in the batch failed",
+                self.planes.runs
+            )));
+        }
         Ok(())
     }
 
-    /// The current fields, one Vec per species (row-major, nx × ny, row 0 at y min).
-    pub fn read_fields(&self) -> Result<Vec<Vec<f32>>> {
+    fn blowup(&self, run: usize, bad: u32, big: u32, t_before: f64) -> Error {
+        let s = &self.scenarios[run];
+        let i = (bad | big).trailing_zeros() as usize;
+        let name = &s.model.species[i].name;
+        let cause = if s.time.dt.is_some() {
+            "the forced [time] dt may be too large for these reactions: remove it and let exoderm choose".to_string()
+        } else if s.model.species[i].reaction.is_some() {
+            format!(
+                "the reaction term of `{name}` (reactions.{name}) grows without bound — is a limiting term (e.g. `* (1.0 - {name})`) or a decay missing, or a parameter far outside its range?"
+            )
+        } else {
+            format!("a reaction elsewhere feeds `{name}` without bound, or a boundary value is NaN")
+        };
+        Error::Blowup {
+            species: name.clone(),
+            what: if bad & (1 << i) != 0 {
+                "NaN or infinite".into()
+            } else {
+                "larger than 1e30".into()
+            },
+            from: format_time(t_before),
+            to: format_time(self.time),
+            cause,
+        }
+    }
+
+    /// A step collapsing towards zero is a blow-up in slow motion (Zeno): say so instead of
+    /// running for ever.
+    fn zeno(&self, run: usize, rate: f64, left: f64, t_before: f64) -> Error {
+        let model = &self.scenarios[run].model;
+        let reacting: Vec<&str> = model
+            .species
+            .iter()
+            .filter(|s| s.reaction.is_some())
+            .map(|s| s.name.as_str())
+            .collect();
+        let fields: Vec<String> = reacting.iter().map(|n| format!("reactions.{n}")).collect();
+        Error::Blowup {
+            species: reacting.join("`/`"),
+            what: format!(
+                "so fast-reacting (rate {rate:.3e}/h) that the remaining {} would need over 10^9 steps",
+                format_time(left)
+            ),
+            from: format_time(t_before),
+            to: format_time(self.time),
+            cause: format!(
+                "a reaction term running away ({}) — a missing limiting term or a parameter far outside its range",
+                fields.join(", ")
+            ),
+        }
+    }
+
+    /// Why run `run` stopped, if it did.
+    pub fn run_error(&self, run: usize) -> Option<&Error> {
+        self.failed.get(run).and_then(|f| f.as_ref())
+    }
+
+    /// Run `run`'s fields, one Vec per species (row-major, nx × ny, row 0 at y min).
+    pub fn read_fields_of(&self, run: usize) -> Result<Vec<Vec<f32>>> {
         self.planes.read_species(
             &self.device,
             &self.queue,
             self.current,
-            self.scenario.model.species.len(),
+            run,
+            self.scenarios[0].model.species.len(),
         )
     }
 
-    /// The model's metrics at the current time, reduced in f64 from per-cell GPU values.
-    pub fn read_metrics(&self) -> Result<Vec<f64>> {
-        let model = &self.scenario.model;
+    /// The (first) run's fields.
+    pub fn read_fields(&self) -> Result<Vec<Vec<f32>>> {
+        self.read_fields_of(0)
+    }
+
+    /// The model's metrics of every run at the current time, reduced in f64 from per-cell
+    /// GPU values.
+    pub fn read_metrics_all(&self) -> Result<Vec<Vec<f64>>> {
+        let model = &self.scenarios[0].model;
+        let runs = self.planes.runs;
         let Some(pipeline) = &self.kernels.metrics else {
-            return Ok(vec![]);
+            return Ok(vec![vec![]; runs]);
         };
         self.write_service_records();
         let cells = self.planes.cells;
-        let area = self.scenario.grid.cell_area();
-        let mut out = vec![0.0; model.metrics.len()];
+        let area = self.scenarios[0].grid.cell_area();
+        let mut out = vec![vec![0.0; model.metrics.len()]; runs];
         for g in 0..model.metrics.len().div_ceil(4) {
             let mut enc = self.encoder("metrics");
             {
@@ -458,32 +607,93 @@ impl Simulation {
                     &self.bind_groups[self.current],
                     &[(self.stride * g as u64) as u32],
                 );
-                let (x, y) = self.workgroups();
-                pass.dispatch_workgroups(x, y, 1);
+                let (x, y, z) = self.workgroups();
+                pass.dispatch_workgroups(x, y, z);
             }
             self.queue.submit([enc.finish()]);
-            let bytes =
-                fields::read_buffer(&self.device, &self.queue, &self.planes.aux, 16, cells * 16)?;
-            let vals: &[f32] = bytemuck::cast_slice(&bytes);
-            for c in 0..4 {
-                let Some(metric) = model.metrics.get(4 * g + c) else {
-                    break;
-                };
-                let it = vals.iter().skip(c).step_by(4).map(|&v| v as f64);
-                out[4 * g + c] = match metric.reduce {
-                    crate::model::Reduce::Integral => it.sum::<f64>() * area,
-                    crate::model::Reduce::Mean => it.sum::<f64>() / cells as f64,
-                    crate::model::Reduce::Min => it.fold(f64::INFINITY, f64::min),
-                    crate::model::Reduce::Max => it.fold(f64::NEG_INFINITY, f64::max),
-                };
+            let bytes = fields::read_buffer(
+                &self.device,
+                &self.queue,
+                &self.planes.aux,
+                16 * runs as u64,
+                cells * 16 * runs as u64,
+            )?;
+            let all: &[f32] = bytemuck::cast_slice(&bytes);
+            for (run, vals) in all.chunks_exact(cells as usize * 4).enumerate() {
+                for c in 0..4 {
+                    let Some(metric) = model.metrics.get(4 * g + c) else {
+                        break;
+                    };
+                    let it = vals.iter().skip(c).step_by(4).map(|&v| v as f64);
+                    out[run][4 * g + c] = match metric.reduce {
+                        crate::model::Reduce::Integral => it.sum::<f64>() * area,
+                        crate::model::Reduce::Mean => it.sum::<f64>() / cells as f64,
+                        crate::model::Reduce::Min => it.fold(f64::INFINITY, f64::min),
+                        crate::model::Reduce::Max => it.fold(f64::NEG_INFINITY, f64::max),
+                    };
+                }
             }
         }
         Ok(out)
     }
 
+    /// The (first) run's metrics.
+    pub fn read_metrics(&self) -> Result<Vec<f64>> {
+        Ok(self.read_metrics_all()?.swap_remove(0))
+    }
+
+    /// A checkpoint of run `run` (taken between `advance` calls).
+    pub fn checkpoint(&self, run: usize) -> Result<Checkpoint> {
+        Ok(Checkpoint {
+            time: self.time,
+            plan: self.plans[run].clone(),
+            counters: self.counters,
+            planes: self
+                .planes
+                .read_raw(&self.device, &self.queue, self.current, run)?,
+        })
+    }
+
+    /// Continues a single-run simulation from `ckpt`: fields, clock, step plan and counters,
+    /// so the rest of the run is the same, bit for bit, as if it had never stopped.
+    pub fn restore(&mut self, ckpt: &Checkpoint) -> Result<()> {
+        if self.planes.runs != 1 {
+            return Err(Error::Internal(
+                "restore is for single-run simulations".into(),
+            ));
+        }
+        self.planes
+            .write_raw(&self.queue, self.current, 0, &ckpt.planes)?;
+        self.time = ckpt.time;
+        self.plans[0] = ckpt.plan.clone();
+        self.plan = ckpt.plan.clone();
+        self.counters = ckpt.counters;
+        Ok(())
+    }
+
+    /// Changes one parameter of run `run` from now on (GUI sliders, interventions).
+    pub fn set_param(&mut self, run: usize, name: &str, value: f64) -> Result<()> {
+        let i = self.scenarios[run]
+            .model
+            .param_index(name)
+            .ok_or_else(|| Error::Internal(format!("no param `{name}`")))?;
+        self.scenarios[run].model.params[i].value = value;
+        let data = RunUniform::new(&self.scenarios[run]);
+        self.queue.write_buffer(
+            &self.runs_buf,
+            (run * std::mem::size_of::<RunUniform>()) as u64,
+            bytemuck::bytes_of(&data),
+        );
+        Ok(())
+    }
+
+    pub fn runs(&self) -> usize {
+        self.planes.runs
+    }
     pub fn time(&self) -> f64 {
         self.time
     }
+    /// The plan the batch steps with.
     pub fn plan(&self) -> &StepPlan {
         &self.plan
     }
@@ -491,6 +701,9 @@ impl Simulation {
         self.counters
     }
     pub fn scenario(&self) -> &Scenario {
-        &self.scenario
+        &self.scenarios[0]
+    }
+    pub fn scenario_of(&self, run: usize) -> &Scenario {
+        &self.scenarios[run]
     }
 }

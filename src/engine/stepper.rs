@@ -33,7 +33,7 @@ pub fn diffusion_limit(d: f64, grid: &Grid) -> f64 {
     1.0 / (d * (ax + ay))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StepPlan {
     /// Largest main step (h); each output interval is split into equal steps ≤ this.
     pub dt: f64,
@@ -158,22 +158,48 @@ impl StepPlan {
         if substeps == 1 {
             fast.clear();
         }
-        let scheme = if fast.is_empty() {
-            "forward Euler, 5-point Laplacian (finite volumes), all species together".to_string()
-        } else {
-            format!(
-                "forward Euler, 5-point Laplacian; {} take {substeps} diffusion sub-steps per step (Lie splitting), the others one",
-                fast.join(", ")
-            )
-        };
         Ok(StepPlan {
             dt,
             substeps,
+            scheme: scheme(&fast, substeps),
             fast,
             limited_by,
             reaction_rate: rate,
-            scheme,
         })
+    }
+
+    /// The plan a batch of runs shares: the smallest step any needs, the most sub-steps, and
+    /// every species any run sub-steps.
+    pub fn combine(plans: &[&StepPlan]) -> Option<StepPlan> {
+        let first = plans.iter().min_by(|a, b| a.dt.total_cmp(&b.dt))?;
+        let mut fast: Vec<String> = vec![];
+        for p in plans {
+            for f in &p.fast {
+                if !fast.contains(f) {
+                    fast.push(f.clone());
+                }
+            }
+        }
+        let substeps = plans.iter().map(|p| p.substeps).max().unwrap_or(1);
+        Some(StepPlan {
+            dt: first.dt,
+            substeps,
+            scheme: scheme(&fast, substeps),
+            fast,
+            limited_by: first.limited_by.clone(),
+            reaction_rate: plans.iter().map(|p| p.reaction_rate).fold(0.0, f64::max),
+        })
+    }
+}
+
+fn scheme(fast: &[String], substeps: u32) -> String {
+    if fast.is_empty() {
+        "forward Euler, 5-point Laplacian (finite volumes), all species together".to_string()
+    } else {
+        format!(
+            "forward Euler, 5-point Laplacian; {} take {substeps} diffusion sub-steps per step (Lie splitting), the others one",
+            fast.join(", ")
+        )
     }
 }
 

@@ -10,7 +10,7 @@ use crate::scenario::Grid;
 pub struct GridUniform {
     pub nx: u32,
     pub ny: u32,
-    pub seed: u32,
+    pub runs: u32,
     pub nspecies: u32,
     pub x0: f32,
     pub y0: f32,
@@ -20,12 +20,12 @@ pub struct GridUniform {
 }
 
 impl GridUniform {
-    pub fn new(grid: &Grid, seed: u32, nspecies: usize) -> Self {
+    pub fn new(grid: &Grid, runs: usize, nspecies: usize) -> Self {
         let o = grid.origin();
         GridUniform {
             nx: grid.nx,
             ny: grid.ny,
-            seed,
+            runs: runs as u32,
             nspecies: nspecies as u32,
             x0: o[0] as f32,
             y0: o[1] as f32,
@@ -47,11 +47,28 @@ pub struct StepUniform {
     pub cy: [[f32; 4]; 4],
 }
 
-/// The parameter uniform: 64 f32 in 16 vec4 (model::expr::PARAMS_DECL).
+/// One run's params, diffusion coefficients and seed (`XdRun` in model::expr::PARAMS_DECL).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
-pub struct ParamsUniform {
+pub struct RunUniform {
     pub p: [f32; crate::model::MAX_PARAMS],
+    /// mm²/h per species.
+    pub d: [f32; crate::model::MAX_SPECIES],
+    pub seed: [u32; 4],
+}
+
+impl RunUniform {
+    pub fn new(s: &crate::scenario::Scenario) -> Self {
+        let mut r = RunUniform::zeroed();
+        for (i, p) in s.model.params.iter().enumerate() {
+            r.p[i] = p.value as f32;
+        }
+        for (i, sp) in s.model.species.iter().enumerate() {
+            r.d[i] = sp.diffusion as f32;
+        }
+        r.seed[0] = s.seed;
+        r
+    }
 }
 
 #[cfg(test)]
@@ -111,7 +128,23 @@ mod tests {
             );
         }
 
-        let (size, _) = wgsl_layout("XdParams");
-        assert_eq!(size as usize, std::mem::size_of::<ParamsUniform>());
+        let (size, members) = wgsl_layout("XdRun");
+        assert_eq!(size as usize, std::mem::size_of::<RunUniform>());
+        for (name, off) in [
+            ("p", std::mem::offset_of!(RunUniform, p)),
+            ("d", std::mem::offset_of!(RunUniform, d)),
+            ("seed", std::mem::offset_of!(RunUniform, seed)),
+        ] {
+            assert_eq!(
+                members.iter().find(|(n, _)| n == name).unwrap().1 as usize,
+                off,
+                "XdRun.{name}"
+            );
+        }
+        let (size, _) = wgsl_layout("XdRuns");
+        assert_eq!(
+            size as usize,
+            std::mem::size_of::<RunUniform>() * crate::model::expr::MAX_BATCH
+        );
     }
 }

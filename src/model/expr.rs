@@ -60,9 +60,15 @@ pub fn fn_name(role: Role, owner: &str) -> String {
     format!("{}{owner}", role.prefix())
 }
 
-/// The uniform that holds the params; shared by the full shader and the one-expression checks.
-pub const PARAMS_DECL: &str = "struct XdParams { p: array<vec4<f32>, 16> }\n\
-     @group(0) @binding(2) var<uniform> xd_params: XdParams;\n";
+/// Per-run data (params, diffusion coefficients, seed) for up to `MAX_BATCH` batched runs;
+/// shared by the full shader and the one-expression checks. Mirrors
+/// `engine::uniforms::RunUniform` — keep in sync.
+pub const PARAMS_DECL: &str = "struct XdRun { p: array<vec4<f32>, 16>, d: array<vec4<f32>, 4>, seed: vec4<u32> }\n\
+     struct XdRuns { r: array<XdRun, 128> }\n\
+     @group(0) @binding(2) var<uniform> xd_runs: XdRuns;\n";
+
+/// Most runs one simulation can batch (the size of the per-run uniform array above).
+pub const MAX_BATCH: usize = 128;
 
 /// The WGSL function computing `source` in `role` for `owner` (a species or metric name).
 /// Returns the function text and the byte range of the user's expression inside it.
@@ -72,7 +78,8 @@ pub fn function(
     owner: &str,
     source: &str,
 ) -> (String, std::ops::Range<usize>) {
-    let mut args: Vec<String> = COORDS.iter().map(|c| format!("{c}: f32")).collect();
+    let mut args: Vec<String> = vec!["xd_run: u32".into()];
+    args.extend(COORDS.iter().map(|c| format!("{c}: f32")));
     if role == Role::Initial {
         args.push("noise: f32".into());
     }
@@ -87,7 +94,7 @@ pub fn function(
     for (i, p) in model.params.iter().enumerate() {
         let comp = ["x", "y", "z", "w"][i % 4];
         text.push_str(&format!(
-            "    let {} = xd_params.p[{}].{comp};\n",
+            "    let {} = xd_runs.r[xd_run].p[{}].{comp};\n",
             p.name,
             i / 4
         ));
