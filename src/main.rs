@@ -24,10 +24,17 @@ enum Command {
     /// Run a scenario headless (no window), writing metrics, fields, snapshots and run.json.
     Run {
         /// A scenario file, or the name of a shipped one (see `exoderm presets`).
-        scenario: String,
+        #[arg(required_unless_present = "resume")]
+        scenario: Option<String>,
         /// Output folder.
-        #[arg(long, short)]
-        out: PathBuf,
+        #[arg(long, short, required_unless_present = "resume")]
+        out: Option<PathBuf>,
+        /// Continue the run in this folder from its last checkpoint (bit-identical results).
+        #[arg(long, conflicts_with_all = ["scenario", "out"])]
+        resume: Option<PathBuf>,
+        /// Write a checkpoint at the first output time after every such interval (e.g. "2 d").
+        #[arg(long)]
+        checkpoint_every: Option<String>,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -85,29 +92,57 @@ fn real_main() -> anyhow::Result<()> {
         Command::Run {
             scenario,
             out,
+            resume,
+            checkpoint_every,
             quiet,
         } => {
-            let sc = load(&scenario)?;
+            let every = checkpoint_every
+                .map(|c| {
+                    exoderm::units::parse(&c, exoderm::units::Dimension::Time)
+                        .map_err(|e| anyhow::anyhow!("--checkpoint-every: {e}"))
+                })
+                .transpose()?;
             let ctx = GpuContext::headless()?;
-            if !quiet {
-                eprintln!(
-                    "exoderm: {} on {} — {}×{} cells, to {}",
-                    sc.file,
-                    ctx.describe(),
-                    sc.grid.nx,
-                    sc.grid.ny,
-                    exoderm::units::format_time(sc.time.end)
-                );
-            }
-            let report = run::run(
-                &ctx,
-                &sc,
-                &run::RunOptions {
-                    out: out.clone(),
-                    quiet,
-                },
-            )
-            .with_context(|| format!("running {}", sc.file))?;
+            let (report, out) = match resume {
+                Some(dir) => {
+                    if exoderm::run::is_complete(&dir) {
+                        eprintln!(
+                            "exoderm: {} is already complete; nothing to do",
+                            dir.display()
+                        );
+                        return Ok(());
+                    }
+                    (
+                        exoderm::run::resume(&ctx, &dir, quiet, every)
+                            .with_context(|| format!("resuming {}", dir.display()))?,
+                        dir,
+                    )
+                }
+                None => {
+                    let sc = load(scenario.as_deref().unwrap_or_default())?;
+                    let out = out.unwrap_or_default();
+                    if !quiet {
+                        eprintln!(
+                            "exoderm: {} on {} — {}×{} cells, to {}",
+                            sc.file,
+                            ctx.describe(),
+                            sc.grid.nx,
+                            sc.grid.ny,
+                            exoderm::units::format_time(sc.time.end)
+                        );
+                    }
+                    let opts = run::RunOptions {
+                        out: out.clone(),
+                        quiet,
+                        checkpoint_every: every,
+                    };
+                    (
+                        run::run(&ctx, &sc, &opts)
+                            .with_context(|| format!("running {}", sc.file))?,
+                        out,
+                    )
+                }
+            };
             if !quiet {
                 eprintln!(
                     "done: {} outputs, {} steps in {:.2} s ({:.3e} cell-updates/s) -> {}",

@@ -1,13 +1,16 @@
 //! `exoderm run`: one scenario, no window. Advances output time by output time, writing
-//! metrics.csv, NPY fields, PNG snapshots and run.json into the output folder.
+//! metrics.csv, NPY fields, PNG snapshots, run.json and (optionally) checkpoints into the
+//! output folder. [`RunWriter`] is shared with sweeps, which write many runs from one batch.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
 
-use crate::engine::{GpuContext, Simulation};
+use crate::engine::stepper::StepPlan;
+use crate::engine::{GpuContext, Simulation, simulation::Counters};
 use crate::error::{Error, Result};
+use crate::output::checkpoint::{self, WriterState};
 use crate::output::{self, npy, snapshot};
 use crate::scenario::Scenario;
 
@@ -15,6 +18,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// No progress bar (for logs and batch jobs).
     pub quiet: bool,
+    /// Write a checkpoint at the first output time after every this many hours.
+    pub checkpoint_every: Option<f64>,
 }
 
 /// What a finished run reports (also written to run.json).
@@ -26,6 +31,11 @@ pub struct RunReport {
     pub wall_seconds: f64,
     pub cell_updates_per_second: f64,
 }
+
+/// File names inside a run folder.
+pub const SCENARIO_FILE: &str = "scenario.toml";
+pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
+pub const RUN_JSON: &str = "run.json";
 
 /// Mean, min, max and total (integral, value × mm²) of one field, in f64.
 pub fn field_stats(field: &[f32], cell_area: f64) -> [f64; 4] {
@@ -58,26 +68,52 @@ pub fn csv_header(s: &Scenario) -> String {
     cols.join(",")
 }
 
-struct Writer<'a> {
-    dir: &'a Path,
-    scenario: &'a Scenario,
-    csv: String,
-    /// Per species: min and max over all outputs (for the PNG range).
-    seen: Vec<[f64; 2]>,
-    outputs: usize,
+/// Writes one run's folder.
+pub struct RunWriter {
+    pub dir: PathBuf,
+    pub scenario: Scenario,
+    pub state: WriterState,
 }
 
-impl Writer<'_> {
-    fn observe(&mut self, sim: &Simulation) -> Result<()> {
-        let s = self.scenario;
-        let fields = sim.read_fields()?;
-        let metrics = sim.read_metrics()?;
-        let k = self.outputs;
-        let mut row = vec![format!("{:?}", sim.time())];
-        for (i, (sp, f)) in s.model.species.iter().zip(&fields).enumerate() {
+/// How a run went, for run.json.
+pub struct RunInfo<'a> {
+    pub adapter: &'a wgpu::AdapterInfo,
+    pub plan: &'a StepPlan,
+    pub counters: Counters,
+    pub simulated_h: f64,
+    pub wall_seconds: f64,
+    pub status: String,
+    /// Runs batched with this one (1 = alone).
+    pub batched_with: usize,
+}
+
+impl RunWriter {
+    /// Creates the folder and saves the scenario text beside the outputs.
+    pub fn create(dir: &Path, scenario: &Scenario) -> Result<RunWriter> {
+        std::fs::create_dir_all(dir.join("fields"))
+            .map_err(|e| Error::io("cannot create output folder", dir, e))?;
+        output::write_atomic(&dir.join(SCENARIO_FILE), scenario.source.as_bytes())?;
+        Ok(RunWriter {
+            dir: dir.to_path_buf(),
+            scenario: scenario.clone(),
+            state: WriterState {
+                csv: csv_header(scenario) + "\n",
+                seen: vec![[f64::INFINITY, f64::NEG_INFINITY]; scenario.model.species.len()],
+                outputs: 0,
+            },
+        })
+    }
+
+    /// Writes output number `state.outputs`: NPY fields, a metrics row, declared-range PNGs.
+    pub fn observe(&mut self, time: f64, fields: &[Vec<f32>], metrics: &[f64]) -> Result<()> {
+        let s = &self.scenario;
+        let k = self.state.outputs;
+        let mut row = vec![format!("{time:?}")];
+        for (i, (sp, f)) in s.model.species.iter().zip(fields).enumerate() {
             let st = field_stats(f, s.grid.cell_area());
             row.extend(st.iter().map(|v| format!("{v:?}")));
-            self.seen[i] = [self.seen[i][0].min(st[1]), self.seen[i][1].max(st[2])];
+            let seen = &mut self.state.seen[i];
+            *seen = [seen[0].min(st[1]), seen[1].max(st[2])];
             if s.output.npy {
                 let path = self.dir.join("fields").join(format!("{}_{k}.npy", sp.name));
                 output::write_atomic(
@@ -86,15 +122,15 @@ impl Writer<'_> {
                 )?;
             }
             if s.output.png && (sp.range.is_some() || !s.output.npy) {
-                let range = sp.range.unwrap_or(self.seen[i]);
+                let range = sp.range.unwrap_or(self.state.seen[i]);
                 self.png(&sp.name, k, f, range)?;
             }
         }
         row.extend(metrics.iter().map(|v| format!("{v:?}")));
-        self.csv.push_str(&row.join(","));
-        self.csv.push('\n');
-        output::write_atomic(&self.dir.join("metrics.csv"), self.csv.as_bytes())?;
-        self.outputs += 1;
+        self.state.csv.push_str(&row.join(","));
+        self.state.csv.push('\n');
+        output::write_atomic(&self.dir.join("metrics.csv"), self.state.csv.as_bytes())?;
+        self.state.outputs += 1;
         Ok(())
     }
 
@@ -119,7 +155,7 @@ impl Writer<'_> {
     /// Snapshots of species without a declared range, over the whole run's range, from the
     /// NPY files already on disk.
     fn finish_pngs(&self) -> Result<()> {
-        let s = self.scenario;
+        let s = &self.scenario;
         if !(s.output.png && s.output.npy) {
             return Ok(());
         }
@@ -130,26 +166,122 @@ impl Writer<'_> {
             .enumerate()
             .filter(|(_, sp)| sp.range.is_none())
         {
-            for k in 0..self.outputs {
+            for k in 0..self.state.outputs {
                 let path = self.dir.join("fields").join(format!("{}_{k}.npy", sp.name));
                 let bytes =
                     std::fs::read(&path).map_err(|e| Error::io("cannot re-read", &path, e))?;
                 let (_, data) = npy::decode_f32(&bytes).ok_or_else(|| {
                     Error::Internal(format!("{} is not an npy we wrote", path.display()))
                 })?;
-                self.png(&sp.name, k, &data, self.seen[i])?;
+                self.png(&sp.name, k, &data, self.state.seen[i])?;
             }
         }
         Ok(())
     }
+
+    /// Renders the remaining snapshots and writes run.json (last, so a complete run.json
+    /// means a complete run). Returns the snapshot error, if any.
+    pub fn finish(&self, info: &RunInfo) -> Result<()> {
+        let pngs = self.finish_pngs();
+        let status = match &pngs {
+            Err(e) if info.status == "completed" => format!("failed: {e}"),
+            _ => info.status.clone(),
+        };
+        let s = &self.scenario;
+        let plan = info.plan;
+        let c = info.counters;
+        let cells = s.grid.cells() as f64 * info.batched_with as f64;
+        let doc = json!({
+            "exoderm_version": env!("CARGO_PKG_VERSION"),
+            "status": status,
+            "adapter": {
+                "name": info.adapter.name,
+                "backend": format!("{:?}", info.adapter.backend),
+                "device_type": format!("{:?}", info.adapter.device_type),
+                "driver": info.adapter.driver,
+                "driver_info": info.adapter.driver_info,
+            },
+            "grid": {
+                "nx": s.grid.nx, "ny": s.grid.ny,
+                "extent_mm": s.grid.extent,
+                "dx_mm": s.grid.dx(), "dy_mm": s.grid.dy(),
+                "boundary": { "left": s.grid.boundary[0], "right": s.grid.boundary[1], "bottom": s.grid.boundary[2], "top": s.grid.boundary[3] },
+            },
+            "time_step": {
+                "dt_max_h": if plan.dt.is_finite() { json!(plan.dt) } else { json!(null) },
+                "dt_mean_h": if c.steps > 0 { json!(info.simulated_h / c.steps as f64) } else { json!(null) },
+                "limited_by": plan.limited_by,
+                "substeps": plan.substeps,
+                "substepped_species": plan.fast,
+                "reaction_rate_per_h": plan.reaction_rate,
+                "scheme": plan.scheme,
+                "per_species": s.model.species.iter().map(|sp| json!({
+                    "name": sp.name,
+                    "diffusion_mm2_per_h": sp.diffusion,
+                    "diffusion_substeps": if plan.fast.contains(&sp.name) { plan.substeps } else { 1 },
+                })).collect::<Vec<_>>(),
+            },
+            "steps": c.steps,
+            "dispatches": c.dispatches,
+            "batched_runs": info.batched_with,
+            "outputs": self.state.outputs,
+            "simulated_h": info.simulated_h,
+            "wall_time_s": info.wall_seconds,
+            "cell_updates_per_s": if c.seconds > 0.0 { c.dispatches as f64 * cells / c.seconds } else { 0.0 },
+            "scenario": s,
+        });
+        let text = serde_json::to_string_pretty(&doc)
+            .map_err(|e| Error::Internal(format!("run.json: {e}")))?;
+        output::write_atomic(&self.dir.join(RUN_JSON), text.as_bytes())?;
+        pngs
+    }
 }
 
-/// Runs `scenario` to its end on `ctx`, writing everything into `opts.out`.
+/// True when `dir` holds a finished run (its run.json says "completed").
+pub fn is_complete(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(RUN_JSON))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|j| j["status"] == "completed")
+}
+
+/// Runs `scenario` to its end on `ctx`, writing everything into `opts.out`. With `resume`,
+/// continues from the folder's checkpoint (if any) with identical results.
 pub fn run(ctx: &GpuContext, scenario: &Scenario, opts: &RunOptions) -> Result<RunReport> {
+    run_inner(ctx, scenario, opts, false)
+}
+
+/// Continues the run in `dir` from its last checkpoint (or from the start when it has none).
+pub fn resume(
+    ctx: &GpuContext,
+    dir: &Path,
+    quiet: bool,
+    checkpoint_every: Option<f64>,
+) -> Result<RunReport> {
+    let path = dir.join(SCENARIO_FILE);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io("cannot resume: no saved scenario", &path, e))?;
+    let scenario = Scenario::parse(&text, &path.display().to_string())?;
+    run_inner(
+        ctx,
+        &scenario,
+        &RunOptions {
+            out: dir.to_path_buf(),
+            quiet,
+            checkpoint_every,
+        },
+        true,
+    )
+}
+
+fn run_inner(
+    ctx: &GpuContext,
+    scenario: &Scenario,
+    opts: &RunOptions,
+    resume: bool,
+) -> Result<RunReport> {
     let started = Instant::now();
     let dir = opts.out.as_path();
-    std::fs::create_dir_all(dir.join("fields"))
-        .map_err(|e| Error::io("cannot create output folder", dir, e))?;
     let mut sim = Simulation::new(
         &ctx.device,
         &ctx.queue,
@@ -157,31 +289,57 @@ pub fn run(ctx: &GpuContext, scenario: &Scenario, opts: &RunOptions) -> Result<R
         &ctx.describe(),
         scenario,
     )?;
+    let mut w = RunWriter::create(dir, scenario)?;
+    let ckpt_path = dir.join(CHECKPOINT_FILE);
+    let mut restored = false;
+    if resume && ckpt_path.exists() {
+        let (ckpt, state) = checkpoint::load(&ckpt_path)?;
+        sim.restore(&ckpt)?;
+        w.state = state;
+        restored = true;
+    }
     let times = output_times(scenario);
-    let mut w = Writer {
-        dir,
-        scenario,
-        csv: csv_header(scenario) + "\n",
-        seen: vec![[f64::INFINITY, f64::NEG_INFINITY]; scenario.model.species.len()],
-        outputs: 0,
-    };
     let bar = progress_bar(opts.quiet, scenario.time.end);
+    let mut last_ckpt = sim.time();
     let result = (|| -> Result<()> {
-        w.observe(&sim)?;
-        for &t in &times[1..] {
+        if !restored {
+            w.observe(sim.time(), &sim.read_fields()?, &sim.read_metrics()?)?;
+        }
+        for &t in times.iter().skip(w.state.outputs) {
             sim.advance(t, &mut |now| {
                 bar.set_position((now / scenario.time.end * 1e4) as u64)
             })?;
             bar.set_message(crate::units::format_time(t));
-            w.observe(&sim)?;
+            w.observe(sim.time(), &sim.read_fields()?, &sim.read_metrics()?)?;
+            if let Some(every) = opts.checkpoint_every
+                && sim.time() - last_ckpt >= every * (1.0 - 1e-9)
+                && t < scenario.time.end
+            {
+                checkpoint::save(&ckpt_path, &sim.checkpoint(0)?, &w.state)?;
+                last_ckpt = sim.time();
+            }
         }
         Ok(())
     })();
     bar.finish_and_clear();
-    let pngs = w.finish_pngs();
     let c = sim.counters();
-    let report = RunReport {
-        outputs: w.outputs,
+    let status = match &result {
+        Err(e) => format!("failed: {e}"),
+        Ok(()) => "completed".to_string(),
+    };
+    let finished = w.finish(&RunInfo {
+        adapter: &ctx.info,
+        plan: sim.plan(),
+        counters: c,
+        simulated_h: sim.time(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        status,
+        batched_with: 1,
+    });
+    result?;
+    finished?;
+    Ok(RunReport {
+        outputs: w.state.outputs,
         steps: c.steps,
         dispatches: c.dispatches,
         wall_seconds: started.elapsed().as_secs_f64(),
@@ -190,15 +348,7 @@ pub fn run(ctx: &GpuContext, scenario: &Scenario, opts: &RunOptions) -> Result<R
         } else {
             0.0
         },
-    };
-    let status = match (&result, &pngs) {
-        (Err(e), _) | (Ok(()), Err(e)) => format!("failed: {e}"),
-        _ => "completed".to_string(),
-    };
-    write_run_json(dir, ctx, &sim, &report, &status)?;
-    result?;
-    pngs?;
-    Ok(report)
+    })
 }
 
 fn progress_bar(quiet: bool, end: f64) -> indicatif::ProgressBar {
@@ -213,56 +363,4 @@ fn progress_bar(quiet: bool, end: f64) -> indicatif::ProgressBar {
     }
     bar.set_message(format!("0 / {}", crate::units::format_time(end)));
     bar
-}
-
-fn write_run_json(
-    dir: &Path,
-    ctx: &GpuContext,
-    sim: &Simulation,
-    r: &RunReport,
-    status: &str,
-) -> Result<()> {
-    let s = sim.scenario();
-    let plan = sim.plan();
-    let doc = json!({
-        "exoderm_version": env!("CARGO_PKG_VERSION"),
-        "status": status,
-        "adapter": {
-            "name": ctx.info.name,
-            "backend": format!("{:?}", ctx.info.backend),
-            "device_type": format!("{:?}", ctx.info.device_type),
-            "driver": ctx.info.driver,
-            "driver_info": ctx.info.driver_info,
-        },
-        "grid": {
-            "nx": s.grid.nx, "ny": s.grid.ny,
-            "extent_mm": s.grid.extent,
-            "dx_mm": s.grid.dx(), "dy_mm": s.grid.dy(),
-            "boundary": { "left": s.grid.boundary[0], "right": s.grid.boundary[1], "bottom": s.grid.boundary[2], "top": s.grid.boundary[3] },
-        },
-        "time_step": {
-            "dt_max_h": if plan.dt.is_finite() { json!(plan.dt) } else { json!(null) },
-            "dt_mean_h": if r.steps > 0 { json!(sim.time() / r.steps as f64) } else { json!(null) },
-            "limited_by": plan.limited_by,
-            "substeps": plan.substeps,
-            "substepped_species": plan.fast,
-            "reaction_rate_per_h": plan.reaction_rate,
-            "scheme": plan.scheme,
-            "per_species": s.model.species.iter().map(|sp| json!({
-                "name": sp.name,
-                "diffusion_mm2_per_h": sp.diffusion,
-                "diffusion_substeps": if plan.fast.contains(&sp.name) { plan.substeps } else { 1 },
-            })).collect::<Vec<_>>(),
-        },
-        "steps": r.steps,
-        "dispatches": r.dispatches,
-        "outputs": r.outputs,
-        "simulated_h": sim.time(),
-        "wall_time_s": r.wall_seconds,
-        "cell_updates_per_s": r.cell_updates_per_second,
-        "scenario": s,
-    });
-    let text = serde_json::to_string_pretty(&doc)
-        .map_err(|e| Error::Internal(format!("run.json: {e}")))?;
-    output::write_atomic(&dir.join("run.json"), text.as_bytes())
 }

@@ -4,6 +4,7 @@
 mod common;
 
 mod analytic;
+mod checkpoint;
 mod cli;
 mod reference;
 mod scenario_errors;

@@ -1,6 +1,7 @@
 //! Writing results: every file goes to a temporary name beside its target and is renamed into
 //! place, so an interrupted run never leaves a half-written file that looks whole.
 
+pub mod checkpoint;
 pub mod npy;
 pub mod snapshot;
 

@@ -112,6 +112,9 @@ pub struct Scenario {
     pub time: TimeSpec,
     pub model: Model,
     pub output: OutputSpec,
+    /// The TOML text it was parsed from (saved beside a run's outputs, so it can resume).
+    #[serde(skip)]
+    pub source: String,
 }
 
 impl Scenario {
@@ -234,6 +237,7 @@ impl Ctx<'_> {
             time,
             model,
             output,
+            source: self.text.into(),
         })
     }
 
