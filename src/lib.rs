@@ -19,6 +19,7 @@
 //! ([`engine::GpuContext`]); nothing under `engine/`, `model/` or `scenario/` knows about
 //! windows.
 
+pub mod batch;
 pub mod bench;
 pub mod engine;
 pub mod error;

@@ -39,6 +39,27 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run a parameter sweep (grid / random / Latin hypercube, replicates), resumable and shardable.
+    Sweep {
+        /// The sweep file.
+        #[arg(required_unless_present = "merge")]
+        sweep: Option<PathBuf>,
+        /// Output folder (runs/<id>/, summary.csv, summary.json, plots/).
+        #[arg(long, short, required_unless_present = "merge")]
+        out: Option<PathBuf>,
+        /// Run only share i of n (0-based), e.g. 2/8; default: from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Most runs advanced together on the GPU (1 = one at a time).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Rebuild the summary of a (sharded) sweep folder without running anything.
+        #[arg(long, conflicts_with_all = ["sweep", "out", "shard", "batch"])]
+        merge: Option<PathBuf>,
+        /// No progress bars: one line per run instead (for logs).
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Validate a scenario (units, names, every expression, the generated shaders) without running it.
     Check { scenario: String },
     /// List the scenarios shipped under assets/.
@@ -151,6 +172,69 @@ fn real_main() -> anyhow::Result<()> {
                     report.wall_seconds,
                     report.cell_updates_per_second,
                     out.display()
+                );
+            }
+        }
+        Command::Sweep {
+            sweep,
+            out,
+            shard,
+            batch,
+            merge,
+            quiet,
+        } => {
+            if let Some(dir) = merge {
+                let (complete, failed, missing) = exoderm::batch::merge(&dir)?;
+                println!(
+                    "merged {}: {complete} complete, {failed} failed, {missing} not run yet",
+                    dir.display()
+                );
+                return Ok(());
+            }
+            let spec = exoderm::batch::Sweep::load(&sweep.unwrap_or_default())?;
+            let shard =
+                exoderm::batch::Shard::resolve(shard.as_deref(), &|k| std::env::var(k).ok())?;
+            let ctx = GpuContext::headless()?;
+            let out = out.unwrap_or_default();
+            if !quiet {
+                eprintln!(
+                    "exoderm sweep: {} runs ({:?} design, {} replicates), shard {}/{}, on {}",
+                    spec.runs.len(),
+                    spec.design,
+                    spec.replicates,
+                    shard.index,
+                    shard.count,
+                    ctx.describe()
+                );
+            }
+            let report = exoderm::batch::run_sweep(
+                &ctx,
+                &spec,
+                &exoderm::batch::SweepOptions {
+                    out: out.clone(),
+                    shard,
+                    quiet,
+                    batch,
+                },
+            )?;
+            let (complete, failed, missing) = report.totals;
+            eprintln!(
+                "shard {}/{}: ran {}, skipped {} already complete; sweep: {complete} complete, {failed} failed, {missing} not run yet -> {}",
+                shard.index,
+                shard.count,
+                report.ran,
+                report.skipped,
+                out.join("summary.csv").display()
+            );
+            if !report.failed.is_empty() {
+                eprintln!("failed runs:");
+                for (id, e) in &report.failed {
+                    eprintln!("  {id}: {}", e.lines().next().unwrap_or(""));
+                }
+                anyhow::bail!(
+                    "{} of {} runs failed (see summary.csv and runs/<id>/run.json)",
+                    report.failed.len(),
+                    report.ran
                 );
             }
         }

@@ -9,3 +9,4 @@ mod cli;
 mod reference;
 mod scenario_errors;
 mod shaders;
+mod sweep;

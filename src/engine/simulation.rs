@@ -44,12 +44,20 @@ pub struct Checkpoint {
     pub planes: Vec<Vec<u8>>,
 }
 
-/// Runs can share one `Simulation` when this key is equal: same generated shaders, grid and
-/// times (only numbers that live in uniforms may differ).
+/// Runs can share one `Simulation` when this key is equal: same generated shaders, grid,
+/// times and diffusion coefficients. Only params and seeds may differ; equal diffusion keeps
+/// the shared step equal to each run's own when diffusion limits it, so batching does not
+/// change results.
 pub fn batch_key(s: &Scenario) -> String {
     let g = &s.grid;
+    let d: Vec<u64> = s
+        .model
+        .species
+        .iter()
+        .map(|sp| sp.diffusion.to_bits())
+        .collect();
     format!(
-        "{}\n{}x{} {:?} {:?}\n{} {} {:?}",
+        "{}\n{}x{} {:?} {:?}\n{} {} {:?}\n{d:?}",
         codegen::step_module(&s.model)
             + &codegen::check_module(&s.model)
             + &codegen::metrics_module(&s.model),
