@@ -34,6 +34,55 @@ pub struct BenchReport {
     pub rows: Vec<BenchRow>,
     /// Sizes left out, with the reason.
     pub skipped: Vec<String>,
+    pub sweep: Option<SweepBench>,
+}
+
+/// A sweep of many small runs: batched into one simulation vs one simulation per run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepBench {
+    pub runs: usize,
+    pub n: u32,
+    pub steps_per_run: u64,
+    pub batched_runs_per_s: f64,
+    pub one_at_a_time_runs_per_s: f64,
+}
+
+/// `runs` Fisher runs at n² (r varied), each `steps` steps plus a metrics read: the whole
+/// life of a run (pipelines, upload, stepping, reduction), batched and one at a time.
+pub fn sweep_bench(ctx: &GpuContext, runs: usize, n: u32, steps: u64) -> Result<SweepBench> {
+    let scenarios: Vec<Scenario> = (0..runs)
+        .map(|i| {
+            let text = format!(
+                "[model]\nbuiltin = \"fisher\"\n[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\n[time]\nend = \"1 h\"\n[params]\nr = {}\nx_front = 0.0\n",
+                0.5 + i as f64 / runs as f64
+            );
+            Scenario::parse(&text, "bench sweep")
+        })
+        .collect::<Result<_>>()?;
+    let adapter = ctx.describe();
+    let life = |batch: &[Scenario]| -> Result<()> {
+        let mut sim = Simulation::batch(&ctx.device, &ctx.queue, &ctx.limits, &adapter, batch)?;
+        let dt = sim.plan().dt;
+        sim.advance(steps as f64 * dt, &mut |_| {})?;
+        sim.read_metrics_all()?;
+        Ok(())
+    };
+    life(&scenarios[..1])?; // warm-up
+    let t = Instant::now();
+    life(&scenarios)?;
+    let batched = runs as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for s in &scenarios {
+        life(std::slice::from_ref(s))?;
+    }
+    let single = runs as f64 / t.elapsed().as_secs_f64();
+    Ok(SweepBench {
+        runs,
+        n,
+        steps_per_run: steps,
+        batched_runs_per_s: batched,
+        one_at_a_time_runs_per_s: single,
+    })
 }
 
 /// The 2-species model (Gray–Scott) or an 8-species linear chain, on an n×n periodic grid.
@@ -153,6 +202,7 @@ pub fn bench(
         copy_bytes,
         rows,
         skipped,
+        sweep: None,
     })
 }
 
@@ -185,6 +235,18 @@ pub fn table(r: &BenchReport) -> String {
     }
     for k in &r.skipped {
         s.push_str(&format!("skipped: {k}\n"));
+    }
+    if let Some(w) = &r.sweep {
+        s.push_str(&format!(
+            "\nsweep of {} runs at {}x{} ({} steps each): batched {:.2} runs/s, one at a time {:.2} runs/s ({:.1}x)\n",
+            w.runs,
+            w.n,
+            w.n,
+            w.steps_per_run,
+            w.batched_runs_per_s,
+            w.one_at_a_time_runs_per_s,
+            w.batched_runs_per_s / w.one_at_a_time_runs_per_s
+        ));
     }
     s
 }

@@ -75,6 +75,9 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Skip the 64-run sweep measurement (batched vs one at a time).
+        #[arg(long)]
+        no_sweep: bool,
     },
 }
 
@@ -289,9 +292,13 @@ fn real_main() -> anyhow::Result<()> {
             sizes,
             seconds,
             json,
+            no_sweep,
         } => {
             let ctx = GpuContext::headless()?;
-            let report = bench::bench(&ctx, &sizes, &[2, 8], seconds)?;
+            let mut report = bench::bench(&ctx, &sizes, &[2, 8], seconds)?;
+            if !no_sweep {
+                report.sweep = Some(bench::sweep_bench(&ctx, 64, 128, 200)?);
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -463,3 +463,15 @@ fn bad_sweep_files_fail_before_any_run() {
         "{e}"
     );
 }
+
+#[test]
+fn shipped_sweeps_expand() {
+    for entry in std::fs::read_dir("assets/sweeps").unwrap() {
+        let path = entry.unwrap().path();
+        let sweep = Sweep::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!sweep.runs.is_empty());
+    }
+    let s = Sweep::load(Path::new("assets/sweeps/fisher_rate.toml")).unwrap();
+    assert_eq!(s.runs.len(), 12);
+    assert!(s.runs[11].scenario.contains("diffusion = 0.4"));
+}

@@ -44,8 +44,8 @@ pub fn latin_hypercube(n: usize, dims: usize, rng: &mut Rng) -> Vec<Vec<f64>> {
     for d in 0..dims {
         let mut strata: Vec<usize> = (0..n).collect();
         rng.shuffle(&mut strata);
-        for (i, s) in strata.into_iter().enumerate() {
-            pts[i][d] = (s as f64 + rng.uniform()) / n as f64;
+        for (p, s) in pts.iter_mut().zip(strata) {
+            p[d] = (s as f64 + rng.uniform()) / n as f64;
         }
     }
     pts

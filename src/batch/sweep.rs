@@ -258,7 +258,8 @@ impl Sweep {
                             "write e.g. range = [0.1, 2.0]",
                         ));
                     };
-                    if !(lo < hi) || !lo.is_finite() || !hi.is_finite() {
+                    if lo >= hi || lo.is_nan() || hi.is_nan() || !lo.is_finite() || !hi.is_finite()
+                    {
                         return Err(Error::scenario(
                             ctx.at(format!("{field}.range"), r),
                             format!("axis `{name}` has an empty range [{lo}, {hi}]"),
@@ -516,16 +517,15 @@ impl AxisValues {
 fn check_axis_name(name: &str, base: &Scenario, at: &Location) -> Result<()> {
     let parts: Vec<&str> = name.split('.').collect();
     match parts.as_slice() {
-        ["params", p] => {
-            if base.model.param_index(p).is_none() {
-                let names: Vec<_> = base.model.params.iter().map(|p| p.name.as_str()).collect();
-                return Err(Error::scenario(
-                    at.clone(),
-                    format!("unknown parameter `{p}`: the base model has no such param"),
-                    format!("vary one of: {}", names.join(", ")),
-                ));
-            }
+        ["params", p] if base.model.param_index(p).is_none() => {
+            let names: Vec<_> = base.model.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::scenario(
+                at.clone(),
+                format!("unknown parameter `{p}`: the base model has no such param"),
+                format!("vary one of: {}", names.join(", ")),
+            ));
         }
+        ["params", _] => {}
         ["species", s, f] => {
             if base.model.species_index(s).is_none() {
                 let names: Vec<_> = base.model.species.iter().map(|s| s.name.as_str()).collect();
