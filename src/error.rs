@@ -55,6 +55,10 @@ pub enum Error {
         cause: String,
     },
 
+    /// The simulation had already stopped (a blow-up reported before).
+    #[error("the simulation had stopped: {0}")]
+    Stopped(String),
+
     /// Reading or writing a file failed.
     #[error("{action} {}: {source}", path.display())]
     Io {

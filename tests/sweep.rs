@@ -475,3 +475,43 @@ fn shipped_sweeps_expand() {
     assert_eq!(s.runs.len(), 12);
     assert!(s.runs[11].scenario.contains("diffusion = 0.4"));
 }
+
+#[test]
+fn a_failing_run_is_reported_and_the_sweep_goes_on() {
+    need_gpu!();
+    // With the reaction r·u², r = 8 blows up within the 4 h (u0 up to 1: t* = 1/8 h).
+    let d = setup("base = \"base.toml\"\n[[axis]]\nname = \"params.r\"\nvalues = [0.0, 8.0]\n");
+    std::fs::write(
+        d.path().join("base.toml"),
+        BASE.replace("r * u * (1.0 - u)", "r * u * u"),
+    )
+    .unwrap();
+    let out = cmd(
+        d.path(),
+        &[
+            "sweep",
+            "sweep.toml",
+            "--out",
+            "out",
+            "--quiet",
+            "--batch",
+            "1",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        !out.status.success(),
+        "a failed run must make the sweep exit non-zero"
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("run 0001 failed") && log.contains("blew up"),
+        "{log}"
+    );
+    assert!(log.contains("run 0000 completed"), "{log}");
+    let csv = read(d.path().join("out/summary.csv"));
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[1].contains(",completed,"), "{csv}");
+    assert!(rows[2].contains("failed: the simulation blew up"), "{csv}");
+}

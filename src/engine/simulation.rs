@@ -89,7 +89,8 @@ pub struct Simulation {
     /// Each run's own plan, and the one the batch steps with.
     plans: Vec<StepPlan>,
     plan: StepPlan,
-    failed: Vec<Option<Error>>,
+    /// Why each run stopped, if it did (the error's text).
+    failed: Vec<Option<String>>,
     counters: Counters,
 }
 
@@ -483,7 +484,11 @@ impl Simulation {
                     continue;
                 }
                 if bad | big != 0 {
-                    self.failed[run] = Some(self.blowup(run, bad, big, t_before));
+                    let e = self.blowup(run, bad, big, t_before);
+                    self.failed[run] = Some(e.to_string());
+                    if self.planes.runs == 1 {
+                        return Err(e);
+                    }
                     replan = true;
                 } else if rate > self.plans[run].reaction_rate * 1.0001 && rate.is_finite() {
                     // The reactions got faster than planned for: smaller steps from here on.
@@ -493,26 +498,35 @@ impl Simulation {
                     replan = true;
                     let left = s.time.end - self.time;
                     if left / self.plans[run].dt > 1e9 {
-                        self.failed[run] = Some(self.zeno(run, rate, left, t_before));
+                        let e = self.zeno(run, rate, left, t_before);
+                        self.failed[run] = Some(e.to_string());
+                        if self.planes.runs == 1 {
+                            return Err(e);
+                        }
                     }
                 }
             }
             if replan {
                 self.combine_plans();
             }
-            if self.planes.runs == 1
-                && let Some(e) = self.failed[0].take()
-            {
-                self.failed[0] = Some(Error::Internal("run failed earlier".into()));
-                return Err(e);
-            }
             progress(self.time);
         }
-        if self.live_runs() == 0 && self.planes.runs > 1 {
-            return Err(Error::Internal(format!(
-                "all {} runs in the batch failed",
-                self.planes.runs
-            )));
+        if self.live_runs() == 0 {
+            let first = self
+                .failed
+                .iter()
+                .flatten()
+                .next()
+                .cloned()
+                .unwrap_or_default();
+            return Err(Error::Stopped(if self.planes.runs == 1 {
+                first
+            } else {
+                format!(
+                    "all {} runs in the batch stopped; the first: {first}",
+                    self.planes.runs
+                )
+            }));
         }
         Ok(())
     }
@@ -570,8 +584,8 @@ impl Simulation {
     }
 
     /// Why run `run` stopped, if it did.
-    pub fn run_error(&self, run: usize) -> Option<&Error> {
-        self.failed.get(run).and_then(|f| f.as_ref())
+    pub fn run_error(&self, run: usize) -> Option<&str> {
+        self.failed.get(run).and_then(|f| f.as_deref())
     }
 
     /// Run `run`'s fields, one Vec per species (row-major, nx × ny, row 0 at y min).
