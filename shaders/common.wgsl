@@ -13,7 +13,8 @@ struct XdGrid {
     dx: f32,
     dy: f32,
     // Boundary rule per side: left (x min), right (x max), bottom (y min), top (y max).
-    // 0 = no-flux, 1 = periodic, 2 = fixed (scenario::Boundary::code).
+    // 0 = no-flux, 1 = periodic, 2 = fixed, 3 = flux, 4 = robin (scenario::Boundary::code);
+    // the ghost values are generated per model (engine::codegen::side_functions).
     bc: vec4<u32>,
 }
 
@@ -32,19 +33,6 @@ struct XdStep {
 
 @group(0) @binding(0) var<uniform> xd_grid: XdGrid;
 @group(0) @binding(1) var<uniform> xd_step: XdStep;
-
-// The value of the missing neighbour across a domain side. `wrap` is the cell on the
-// opposite side (periodic); `face` the value held on the side (fixed: the ghost mirrors the
-// cell through the face value, so the face carries exactly `face`); no-flux mirrors the cell.
-fn xd_ghost(rule: u32, c: vec4<f32>, wrap: vec4<f32>, face: vec4<f32>) -> vec4<f32> {
-    if (rule == 1u) {
-        return wrap;
-    }
-    if (rule == 2u) {
-        return 2.0 * face - c;
-    }
-    return c;
-}
 
 fn xd_pcg(v: u32) -> u32 {
     let state = v * 747796405u + 2891336453u;

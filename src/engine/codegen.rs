@@ -126,6 +126,72 @@ impl<'a> Gen<'a> {
     }
 }
 
+/// Per plane, the boundary functions of its species and `xd_side{k}`: the value of the
+/// missing neighbour across a side under that side's rule (common.wgsl's codes). `wrap` is
+/// the cell on the opposite side; (x, y) the face centre; `h` the cell size across the face.
+fn side_functions(g: &mut Gen) {
+    let model = g.model;
+    for s in &model.species {
+        let (name, boundary) = (&s.name, expr::fn_name(Role::Boundary, &s.name));
+        match &s.boundary_value {
+            Some(b) => g.function(Role::Boundary, name, &b.source),
+            // No boundary_value: the initial expression at the current t (noise at its mean).
+            None => g.line(format!(
+                "fn {boundary}(xd_run: u32, x: f32, y: f32, t: f32) -> f32 {{ return {}(xd_run, x, y, t, 0.5); }}",
+                expr::fn_name(Role::Initial, name)
+            )),
+        }
+        let defaults = [
+            (Role::Flux, &s.boundary_flux, "0.0".to_string()),
+            (Role::Exchange, &s.exchange_rate, "0.0".to_string()),
+            (
+                Role::Outside,
+                &s.outside,
+                format!("{boundary}(xd_run, x, y, t)"),
+            ),
+        ];
+        for (role, e, default) in defaults {
+            match e {
+                Some(e) => g.function(role, name, &e.source),
+                None => g.line(format!(
+                    "fn {}(xd_run: u32, x: f32, y: f32, t: f32) -> f32 {{ return {default}; }}",
+                    expr::fn_name(role, name)
+                )),
+            }
+        }
+    }
+    for k in 0..g.planes {
+        let call = |role: Role| {
+            g.plane_vec(k, |s| {
+                format!(
+                    "{}(xd_run, x, y, t)",
+                    expr::fn_name(role, &model.species[s].name)
+                )
+            })
+        };
+        let (face, flux, rate, outside) = (
+            call(Role::Boundary),
+            call(Role::Flux),
+            call(Role::Exchange),
+            call(Role::Outside),
+        );
+        let _ = writeln!(
+            g.out,
+            "fn xd_side{k}(rule: u32, c: vec4<f32>, wrap: vec4<f32>, xd_run: u32, x: f32, y: f32, t: f32, h: f32) -> vec4<f32> {{\n    \
+             switch rule {{\n        \
+             case 1u: {{ return wrap; }}\n        \
+             case 2u: {{ return 2.0 * {face} - c; }}\n        \
+             case 3u: {{\n            let d = xd_runs.r[xd_run].d[{k}];\n            \
+             // Inward flux q = D (ghost - c) / h.\n            \
+             return select(c, c + {flux} * h / d, d > vec4<f32>(0.0));\n        }}\n        \
+             case 4u: {{\n            let d = xd_runs.r[xd_run].d[{k}] / h;\n            let k = {rate};\n            \
+             // D (ghost - c) / h = k (outside - (c + ghost) / 2).\n            \
+             return select(c, (c * (d - 0.5 * k) + k * {outside}) / (d + 0.5 * k), d > vec4<f32>(0.0));\n        }}\n        \
+             default: {{ return c; }}\n    }}\n}}"
+        );
+    }
+}
+
 /// The step module: initial condition and one explicit step.
 pub fn step_module(model: &Model) -> String {
     let mut g = Gen::new(model);
@@ -138,30 +204,11 @@ pub fn step_module(model: &Model) -> String {
     }
     for s in &model.species {
         g.function(Role::Initial, &s.name, &s.initial.source);
-        match &s.boundary_value {
-            Some(b) => g.function(Role::Boundary, &s.name, &b.source),
-            // No boundary_value: the initial expression at the current t (noise at its mean).
-            None => g.line(format!(
-                "fn {}(xd_run: u32, x: f32, y: f32, t: f32) -> f32 {{ return {}(xd_run, x, y, t, 0.5); }}",
-                expr::fn_name(Role::Boundary, &s.name),
-                expr::fn_name(Role::Initial, &s.name)
-            )),
-        }
         if let Some(r) = &s.reaction {
             g.function(Role::Reaction, &s.name, &r.source);
         }
     }
-    for k in 0..g.planes {
-        let v = g.plane_vec(k, |s| {
-            format!(
-                "{}(xd_run, x, y, t)",
-                expr::fn_name(Role::Boundary, &model.species[s].name)
-            )
-        });
-        g.line(format!(
-            "fn xd_face{k}(xd_run: u32, x: f32, y: f32, t: f32) -> vec4<f32> {{ return {v}; }}"
-        ));
-    }
+    side_functions(&mut g);
 
     g.kernel_head("xd_init_main");
     g.line("    let xd_seed = xd_runs.r[xd_run].seed.x;");
@@ -185,10 +232,10 @@ pub fn step_module(model: &Model) -> String {
         let _ = writeln!(
             g.out,
             "    var xd_w{k}: vec4<f32>;\n    var xd_e{k}: vec4<f32>;\n    var xd_s{k}: vec4<f32>;\n    var xd_n{k}: vec4<f32>;\n    \
-             if (xd_i > 0u) {{ xd_w{k} = xd_src{k}[xd_idx - 1u]; }} else {{ xd_w{k} = xd_ghost(xd_grid.bc.x, xd_c{k}, xd_src{k}[xd_idx + xd_nx - 1u], xd_face{k}(xd_run, xd_xl, y, t)); }}\n    \
-             if (xd_i + 1u < xd_nx) {{ xd_e{k} = xd_src{k}[xd_idx + 1u]; }} else {{ xd_e{k} = xd_ghost(xd_grid.bc.y, xd_c{k}, xd_src{k}[xd_idx + 1u - xd_nx], xd_face{k}(xd_run, xd_xr, y, t)); }}\n    \
-             if (xd_j > 0u) {{ xd_s{k} = xd_src{k}[xd_idx - xd_nx]; }} else {{ xd_s{k} = xd_ghost(xd_grid.bc.z, xd_c{k}, xd_src{k}[xd_idx + (xd_ny - 1u) * xd_nx], xd_face{k}(xd_run, x, xd_yb, t)); }}\n    \
-             if (xd_j + 1u < xd_ny) {{ xd_n{k} = xd_src{k}[xd_idx + xd_nx]; }} else {{ xd_n{k} = xd_ghost(xd_grid.bc.w, xd_c{k}, xd_src{k}[xd_base + xd_i], xd_face{k}(xd_run, x, xd_yt, t)); }}"
+             if (xd_i > 0u) {{ xd_w{k} = xd_src{k}[xd_idx - 1u]; }} else {{ xd_w{k} = xd_side{k}(xd_grid.bc.x, xd_c{k}, xd_src{k}[xd_idx + xd_nx - 1u], xd_run, xd_xl, y, t, xd_grid.dx); }}\n    \
+             if (xd_i + 1u < xd_nx) {{ xd_e{k} = xd_src{k}[xd_idx + 1u]; }} else {{ xd_e{k} = xd_side{k}(xd_grid.bc.y, xd_c{k}, xd_src{k}[xd_idx + 1u - xd_nx], xd_run, xd_xr, y, t, xd_grid.dx); }}\n    \
+             if (xd_j > 0u) {{ xd_s{k} = xd_src{k}[xd_idx - xd_nx]; }} else {{ xd_s{k} = xd_side{k}(xd_grid.bc.z, xd_c{k}, xd_src{k}[xd_idx + (xd_ny - 1u) * xd_nx], xd_run, x, xd_yb, t, xd_grid.dy); }}\n    \
+             if (xd_j + 1u < xd_ny) {{ xd_n{k} = xd_src{k}[xd_idx + xd_nx]; }} else {{ xd_n{k} = xd_side{k}(xd_grid.bc.w, xd_c{k}, xd_src{k}[xd_base + xd_i], xd_run, x, xd_yt, t, xd_grid.dy); }}"
         );
         g.line(format!("    var xd_r{k} = vec4<f32>(0.0);"));
     }

@@ -18,8 +18,9 @@ pub struct Reference<'a> {
     pub fields: Vec<Vec<f64>>,
     /// Reaction rates: (species values, out).
     pub react: &'a dyn Fn(&[f64], &mut [f64]),
-    /// Value held on a fixed side: (species, x, y, t).
-    pub face: &'a dyn Fn(usize, f64, f64, f64) -> f64,
+    /// Side data at a face: (species, x, y, t) -> [held value (fixed), inward flux (flux),
+    /// exchange rate and outside value (robin)].
+    pub face: &'a dyn Fn(usize, f64, f64, f64) -> [f64; 4],
 }
 
 impl<'a> Reference<'a> {
@@ -28,7 +29,7 @@ impl<'a> Reference<'a> {
         diffusion: Vec<f64>,
         fields: Vec<Vec<f64>>,
         react: &'a dyn Fn(&[f64], &mut [f64]),
-        face: &'a dyn Fn(usize, f64, f64, f64) -> f64,
+        face: &'a dyn Fn(usize, f64, f64, f64) -> [f64; 4],
     ) -> Self {
         let o = grid.origin();
         Reference {
@@ -60,14 +61,21 @@ impl<'a> Reference<'a> {
                 2 => f[(self.ny - 1) * self.nx + i],
                 _ => f[i],
             },
-            Boundary::Fixed => {
-                let (fx, fy) = match side {
-                    0 => (self.x0, y),
-                    1 => (self.x0 + self.nx as f64 * self.dx, y),
-                    2 => (x, self.y0),
-                    _ => (x, self.y0 + self.ny as f64 * self.dy),
+            Boundary::Fixed | Boundary::Flux | Boundary::Robin => {
+                let (fx, fy, h) = match side {
+                    0 => (self.x0, y, self.dx),
+                    1 => (self.x0 + self.nx as f64 * self.dx, y, self.dx),
+                    2 => (x, self.y0, self.dy),
+                    _ => (x, self.y0 + self.ny as f64 * self.dy, self.dy),
                 };
-                2.0 * (self.face)(s, fx, fy, t) - c
+                let [value, flux, rate, outside] = (self.face)(s, fx, fy, t);
+                let d = self.diffusion[s];
+                match self.boundary[side] {
+                    Boundary::Fixed => 2.0 * value - c,
+                    _ if d <= 0.0 => c,
+                    Boundary::Flux => c + flux * h / d,
+                    _ => (c * (d / h - 0.5 * rate) + rate * outside) / (d / h + 0.5 * rate),
+                }
             }
         }
     }

@@ -26,8 +26,10 @@ pub fn diffusion_limit(d: f64, grid: &Grid) -> f64 {
     if d <= 0.0 {
         return f64::INFINITY;
     }
-    let fixed_x = grid.boundary[0] == Boundary::Fixed || grid.boundary[1] == Boundary::Fixed;
-    let fixed_y = grid.boundary[2] == Boundary::Fixed || grid.boundary[3] == Boundary::Fixed;
+    // Robin sides add at most what a fixed side adds to the edge cells' diagonal.
+    let held = |b: Boundary| matches!(b, Boundary::Fixed | Boundary::Robin);
+    let fixed_x = held(grid.boundary[0]) || held(grid.boundary[1]);
+    let fixed_y = held(grid.boundary[2]) || held(grid.boundary[3]);
     let ax = (2.0 + if fixed_x { 1.0 } else { 0.0 }) / (grid.dx() * grid.dx());
     let ay = (2.0 + if fixed_y { 1.0 } else { 0.0 }) / (grid.dy() * grid.dy());
     1.0 / (d * (ax + ay))

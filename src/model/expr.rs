@@ -23,6 +23,12 @@ pub enum Role {
     Initial,
     /// x, y, t, params.
     Boundary,
+    /// Inward flux on `flux` sides: x, y, t, params.
+    Flux,
+    /// Exchange rate on `robin` sides: x, y, t, params.
+    Exchange,
+    /// Outside value on `robin` sides: x, y, t, params.
+    Outside,
     /// x, y, t, species, params.
     Reaction,
     /// x, y, t, species, params.
@@ -38,6 +44,9 @@ impl Role {
         match self {
             Role::Initial => "xd_init_",
             Role::Boundary => "xd_bval_",
+            Role::Flux => "xd_flux_",
+            Role::Exchange => "xd_xrate_",
+            Role::Outside => "xd_out_",
             Role::Reaction => "xd_react_",
             Role::Metric => "xd_metric_",
         }
@@ -48,7 +57,9 @@ impl Role {
             Role::Initial => {
                 "initial expressions may use x, y (mm), t (h), noise (uniform in [0,1) per cell) and the params"
             }
-            Role::Boundary => "boundary values may use x, y (mm), t (h) and the params",
+            Role::Boundary | Role::Flux | Role::Exchange | Role::Outside => {
+                "boundary expressions may use x, y (mm), t (h) and the params"
+            }
             Role::Reaction => "reaction terms may use the species, x, y (mm), t (h) and the params",
             Role::Metric => "metrics may use the species, x, y (mm), t (h) and the params",
         }
@@ -213,6 +224,15 @@ pub fn check_model(model: &Model) -> Result<()> {
         check(model, Role::Initial, &s.name, &s.initial)?;
         if let Some(b) = &s.boundary_value {
             check(model, Role::Boundary, &s.name, b)?;
+        }
+        for (role, e) in [
+            (Role::Flux, &s.boundary_flux),
+            (Role::Exchange, &s.exchange_rate),
+            (Role::Outside, &s.outside),
+        ] {
+            if let Some(e) = e {
+                check(model, role, &s.name, e)?;
+            }
         }
         if let Some(r) = &s.reaction {
             check(model, Role::Reaction, &s.name, r)?;

@@ -60,6 +60,12 @@ pub struct Species {
     pub initial: Expr,
     /// Value held on `fixed` sides; defaults to `initial` evaluated at the current t.
     pub boundary_value: Option<Expr>,
+    /// Inward flux (value × mm/h) on `flux` sides; f32 expression of x, y, t, params.
+    pub boundary_flux: Option<Expr>,
+    /// Exchange rate (mm/h) on `robin` sides.
+    pub exchange_rate: Option<Expr>,
+    /// Outside value on `robin` sides; defaults to `boundary_value`, else `initial` at t.
+    pub outside: Option<Expr>,
     /// Rate of change per hour from reactions; `None` means pure diffusion.
     pub reaction: Option<Expr>,
     /// Display units of the concentration (free text, e.g. "cells/mm^2").

@@ -26,6 +26,12 @@ pub enum Boundary {
     Periodic,
     /// The value on the side's face is held (the species' `boundary_value`, else `initial`).
     Fixed,
+    /// A given inward flux crosses the side (the species' `boundary_flux`, value × mm/h;
+    /// 0 when absent, i.e. no flux).
+    Flux,
+    /// Exchange with an outside value at a rate: inward flux = `exchange_rate` × (`outside`
+    /// − value on the face), e.g. the skin surface taking oxygen from the air.
+    Robin,
 }
 
 impl Boundary {
@@ -34,6 +40,8 @@ impl Boundary {
             "no-flux" | "noflux" | "neumann" => Boundary::NoFlux,
             "periodic" => Boundary::Periodic,
             "fixed" | "dirichlet" => Boundary::Fixed,
+            "flux" => Boundary::Flux,
+            "robin" | "exchange" => Boundary::Robin,
             _ => return None,
         })
     }
@@ -44,6 +52,8 @@ impl Boundary {
             Boundary::NoFlux => 0,
             Boundary::Periodic => 1,
             Boundary::Fixed => 2,
+            Boundary::Flux => 3,
+            Boundary::Robin => 4,
         }
     }
 }
@@ -317,6 +327,9 @@ impl Ctx<'_> {
                             self.at(field("initial"), initial),
                         ),
                         boundary_value: None,
+                        boundary_flux: None,
+                        exchange_rate: None,
+                        outside: None,
                         reaction: None,
                         units: "a.u.".into(),
                         range: None,
@@ -350,11 +363,15 @@ impl Ctx<'_> {
             if let Some(init) = &rs.initial {
                 s.initial = Expr::new(init.get_ref().clone(), self.at(field("initial"), init));
             }
-            if let Some(b) = &rs.boundary_value {
-                s.boundary_value = Some(Expr::new(
-                    b.get_ref().clone(),
-                    self.at(field("boundary_value"), b),
-                ));
+            for (raw, slot, name) in [
+                (&rs.boundary_value, &mut s.boundary_value, "boundary_value"),
+                (&rs.boundary_flux, &mut s.boundary_flux, "boundary_flux"),
+                (&rs.exchange_rate, &mut s.exchange_rate, "exchange_rate"),
+                (&rs.outside, &mut s.outside, "outside"),
+            ] {
+                if let Some(b) = raw {
+                    *slot = Some(Expr::new(b.get_ref().clone(), self.at(field(name), b)));
+                }
             }
             if let Some(u) = &rs.units {
                 s.units = u.clone();
@@ -637,7 +654,7 @@ impl Ctx<'_> {
 
     fn boundary(&self, b: &Spanned<toml::Value>) -> Result<[Boundary; 4]> {
         let at = self.at("grid.boundary", b);
-        let fix = "write boundary = \"no-flux\" | \"periodic\" | \"fixed\", or per side: boundary = { left = \"fixed\", right = \"fixed\", bottom = \"no-flux\", top = \"no-flux\" }";
+        let fix = "write boundary = \"no-flux\" | \"periodic\" | \"fixed\" | \"flux\" | \"robin\", or per side: boundary = { left = \"fixed\", right = \"fixed\", bottom = \"no-flux\", top = \"no-flux\" }";
         let one = |s: &str, side: &str| {
             Boundary::parse(s).ok_or_else(|| {
                 Error::scenario(at.clone(), format!("unknown boundary `{s}`{side}"), fix)
