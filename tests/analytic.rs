@@ -290,3 +290,49 @@ fn a_robin_side_gives_the_analytic_steady_state() {
         assert!((v as f64 - exact).abs() < 1e-3, "cell {i}: {v} vs {exact}");
     }
 }
+
+/// Amplitude of the checkerboard mode (−1)^(i+j) in `u`.
+fn checkerboard(u: &[f32], nx: usize) -> f64 {
+    u.iter()
+        .enumerate()
+        .map(|(k, &v)| {
+            if (k % nx + k / nx) % 2 == 0 {
+                v as f64
+            } else {
+                -(v as f64)
+            }
+        })
+        .sum::<f64>()
+        / u.len() as f64
+}
+
+#[test]
+fn the_explicit_stability_limit_is_where_theory_puts_it() {
+    let ctx = gpu_or_skip!();
+    // Periodic, dx = dy = 1 mm, D = 1: the limit is dt* = 1 / (2 D (1/dx² + 1/dy²)) = 0.25 h,
+    // where the checkerboard's amplification 1 − 8 D dt / dx² reaches −1.
+    let sc = scenario(
+        "[grid]\nsize = [32, 32]\nextent = [\"32 mm\", \"32 mm\"]\nboundary = \"periodic\"\n[time]\nend = \"1000 h\"\n\
+         [[species]]\nname = \"u\"\ndiffusion = 1.0\ninitial = \"1.0 + 1e-3 * select(-1.0, 1.0, (u32(x + 16.0) + u32(y + 16.0)) % 2u == 0u)\"\n",
+    );
+    let limit = exoderm::engine::stepper::diffusion_limit(1.0, &sc.grid);
+    assert!((limit - 0.25).abs() < 1e-12);
+    let amplitude_after = |factor: f64| {
+        let mut sim = simulation(ctx, &sc);
+        let a0 = checkerboard(&sim.read_fields().unwrap()[0], 32);
+        sim.force_step_unchecked(factor * limit);
+        advance(&mut sim, 150.0 * factor * limit);
+        checkerboard(&sim.read_fields().unwrap()[0], 32).abs() / a0.abs()
+    };
+    let below = amplitude_after(0.99);
+    let above = amplitude_after(1.01);
+    // Theory: |1 − 2·0.99|^150 = 0.049, |1 − 2·1.01|^150 = 19.5.
+    assert!(
+        (below - 0.98f64.powi(150)).abs() < 0.01,
+        "just below the limit the checkerboard decays: {below}"
+    );
+    assert!(
+        (above / 1.02f64.powi(150) - 1.0).abs() < 0.05,
+        "just above it grows: {above}"
+    );
+}

@@ -693,6 +693,15 @@ impl Simulation {
         Ok(())
     }
 
+    /// Steps with `dt` from now on, with no stability check at all: for numerical
+    /// experiments (measuring where a scheme goes unstable), never for results.
+    pub fn force_step_unchecked(&mut self, dt: f64) {
+        for p in self.plans.iter_mut().chain(std::iter::once(&mut self.plan)) {
+            p.dt = dt;
+            p.limited_by = "forced, unchecked (numerical experiment)".into();
+        }
+    }
+
     /// Changes one parameter of run `run` from now on (GUI sliders, interventions).
     pub fn set_param(&mut self, run: usize, name: &str, value: f64) -> Result<()> {
         let i = self.scenarios[run]
