@@ -292,11 +292,11 @@ fn a_robin_side_gives_the_analytic_steady_state() {
 }
 
 /// Amplitude of the checkerboard mode (−1)^(i+j) in `u`.
-fn checkerboard(u: &[f32], nx: usize) -> f64 {
+pub fn checkerboard(u: &[f32], nx: usize) -> f64 {
     u.iter()
         .enumerate()
         .map(|(k, &v)| {
-            if (k % nx + k / nx) % 2 == 0 {
+            if (k % nx + k / nx).is_multiple_of(2) {
                 v as f64
             } else {
                 -(v as f64)
@@ -320,7 +320,7 @@ fn the_explicit_stability_limit_is_where_theory_puts_it() {
     let amplitude_after = |factor: f64| {
         let mut sim = simulation(ctx, &sc);
         let a0 = checkerboard(&sim.read_fields().unwrap()[0], 32);
-        sim.force_step_unchecked(factor * limit);
+        sim.force_step_unchecked(factor * limit, None);
         advance(&mut sim, 150.0 * factor * limit);
         checkerboard(&sim.read_fields().unwrap()[0], 32).abs() / a0.abs()
     };

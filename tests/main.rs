@@ -9,4 +9,5 @@ mod cli;
 mod reference;
 mod scenario_errors;
 mod shaders;
+mod stiff;
 mod sweep;

@@ -86,6 +86,16 @@ impl<'a> Gen<'a> {
         self.line("    let t = xd_step.t;");
     }
 
+    /// Coordinates of the domain's four sides.
+    fn face_coords(&mut self) {
+        self.line(
+            "    let xd_xl = xd_grid.x0;\n    let xd_xr = xd_grid.x0 + f32(xd_nx) * xd_grid.dx;",
+        );
+        self.line(
+            "    let xd_yb = xd_grid.y0;\n    let xd_yt = xd_grid.y0 + f32(xd_ny) * xd_grid.dy;",
+        );
+    }
+
     /// `let <species> = xd_c<k>.<comp>;` for every species.
     fn species_lets(&mut self) {
         for k in 0..self.planes {
@@ -192,6 +202,105 @@ fn side_functions(g: &mut Gen) {
     }
 }
 
+/// Declares `xd_w{tag}`, `xd_e{tag}`, `xd_s{tag}`, `xd_n{tag}`: the four neighbours of the cell
+/// in `buf` (plane `k`, centre value `centre`) — inside the domain a plain read, across a side
+/// the side's rule (`xd_side{k}`).
+fn neighbours(buf: &str, k: usize, tag: &str, centre: &str) -> String {
+    format!(
+        "    var xd_w{tag}: vec4<f32>;\n    var xd_e{tag}: vec4<f32>;\n    var xd_s{tag}: vec4<f32>;\n    var xd_n{tag}: vec4<f32>;\n    \
+         if (xd_i > 0u) {{ xd_w{tag} = {buf}[xd_idx - 1u]; }} else {{ xd_w{tag} = xd_side{k}(xd_grid.bc.x, {centre}, {buf}[xd_idx + xd_nx - 1u], xd_run, xd_xl, y, t, xd_grid.dx); }}\n    \
+         if (xd_i + 1u < xd_nx) {{ xd_e{tag} = {buf}[xd_idx + 1u]; }} else {{ xd_e{tag} = xd_side{k}(xd_grid.bc.y, {centre}, {buf}[xd_idx + 1u - xd_nx], xd_run, xd_xr, y, t, xd_grid.dx); }}\n    \
+         if (xd_j > 0u) {{ xd_s{tag} = {buf}[xd_idx - xd_nx]; }} else {{ xd_s{tag} = xd_side{k}(xd_grid.bc.z, {centre}, {buf}[xd_idx + (xd_ny - 1u) * xd_nx], xd_run, x, xd_yb, t, xd_grid.dy); }}\n    \
+         if (xd_j + 1u < xd_ny) {{ xd_n{tag} = {buf}[xd_idx + xd_nx]; }} else {{ xd_n{tag} = xd_side{k}(xd_grid.bc.w, {centre}, {buf}[xd_base + xd_i], xd_run, x, xd_yt, t, xd_grid.dy); }}\n"
+    )
+}
+
+/// The RKL2 module: one super-time-step stage of the diffusion of one plane per dispatch
+/// (entry point `xd_sts_main{k}` for plane k). Bindings: 3 Y0, 4 Y(j−1), 5 Y(j−2) (read),
+/// 6 Yj (write). The stage record reuses `XdStep`: cx[0] = (μ, ν, μ̃·τ, γ̃·τ),
+/// cy[0] = (1/dx², 1/dy², 0, 0).
+pub fn sts_module(model: &Model) -> String {
+    let mut g = Gen::new(model);
+    for (b, name, access) in [
+        (3, "xd_y0", "read"),
+        (4, "xd_y1", "read"),
+        (5, "xd_y2", "read"),
+        (6, "xd_yj", "read_write"),
+    ] {
+        g.line(format!(
+            "@group(0) @binding({b}) var<storage, {access}> {name}: array<vec4<f32>>;"
+        ));
+    }
+    for s in &model.species {
+        g.function(Role::Initial, &s.name, &s.initial.source);
+    }
+    side_functions(&mut g);
+    for k in 0..g.planes {
+        g.kernel_head(&format!("xd_sts_main{k}"));
+        g.face_coords();
+        g.line("    let xd_a = xd_y0[xd_idx];\n    let xd_b = xd_y1[xd_idx];");
+        g.out.push_str(&neighbours("xd_y0", k, "a", "xd_a"));
+        g.out.push_str(&neighbours("xd_y1", k, "b", "xd_b"));
+        g.line(format!("    let xd_d = xd_runs.r[xd_run].d[{k}];"));
+        g.line("    let xd_h = xd_step.cy[0];\n    let xd_k = xd_step.cx[0];");
+        g.line("    let xd_la = xd_d * ((xd_wa + xd_ea - 2.0 * xd_a) * xd_h.x + (xd_sa + xd_na - 2.0 * xd_a) * xd_h.y);");
+        g.line("    let xd_lb = xd_d * ((xd_wb + xd_eb - 2.0 * xd_b) * xd_h.x + (xd_sb + xd_nb - 2.0 * xd_b) * xd_h.y);");
+        g.line("    xd_yj[xd_idx] = xd_k.x * xd_b + xd_k.y * xd_y2[xd_idx] + (1.0 - xd_k.x - xd_k.y) * xd_a + xd_k.z * xd_lb + xd_k.w * xd_la;");
+        g.line("}");
+    }
+    g.out
+}
+
+/// The IMEX reaction module: every species' reaction term applied pointwise, linearly
+/// implicit in its own decay: c ← c + dt·R / (1 + dt·max(−∂R/∂c, 0)). Exact steady states,
+/// unconditionally stable for decay, explicit Euler where the reaction grows.
+pub fn react_module(model: &Model) -> String {
+    let mut g = Gen::new(model);
+    g.src_bindings();
+    for k in 0..g.planes {
+        g.line(format!(
+            "@group(0) @binding({}) var<storage, read_write> xd_dst{k}: array<vec4<f32>>;",
+            dst_binding(g.planes, k)
+        ));
+    }
+    for s in &model.species {
+        if let Some(r) = &s.reaction {
+            g.function(Role::Reaction, &s.name, &r.source);
+        }
+    }
+    g.kernel_head("xd_react_main");
+    g.species_lets();
+    g.line("    let xd_dt = xd_step.react_dt;");
+    let names: Vec<String> = model.species.iter().map(|s| s.name.clone()).collect();
+    for (s, sp) in model.species.iter().enumerate() {
+        let name = &names[s];
+        match &sp.reaction {
+            Some(_) => {
+                let f = expr::fn_name(Role::Reaction, name);
+                let mut bumped = names.clone();
+                bumped[s] = format!("{name} + xd_h{s}");
+                g.line(format!(
+                    "    let xd_r{s} = {f}(xd_run, x, y, t, {});",
+                    names.join(", ")
+                ));
+                g.line(format!("    let xd_h{s} = max(abs({name}) * 1e-3, 1e-6);"));
+                g.line(format!(
+                    "    let xd_j{s} = ({f}(xd_run, x, y, t, {}) - xd_r{s}) / xd_h{s};",
+                    bumped.join(", ")
+                ));
+                g.line(format!("    let xd_n{s} = {name} + xd_dt * xd_r{s} / (1.0 + xd_dt * max(-xd_j{s}, 0.0));"));
+            }
+            None => g.line(format!("    let xd_n{s} = {name};")),
+        }
+    }
+    for k in 0..g.planes {
+        let v = g.plane_vec(k, |s| format!("xd_n{s}"));
+        g.line(format!("    xd_dst{k}[xd_idx] = {v};"));
+    }
+    g.line("}");
+    g.out
+}
+
 /// The step module: initial condition and one explicit step.
 pub fn step_module(model: &Model) -> String {
     let mut g = Gen::new(model);
@@ -224,19 +333,15 @@ pub fn step_module(model: &Model) -> String {
     g.line("}");
 
     g.kernel_head("xd_step_main");
-    g.line("    let xd_xl = xd_grid.x0;\n    let xd_xr = xd_grid.x0 + f32(xd_nx) * xd_grid.dx;");
-    g.line("    let xd_yb = xd_grid.y0;\n    let xd_yt = xd_grid.y0 + f32(xd_ny) * xd_grid.dy;");
+    g.face_coords();
     g.species_lets();
     for k in 0..g.planes {
-        // Neighbours: inside the domain a plain read; across a side, the side's rule.
-        let _ = writeln!(
-            g.out,
-            "    var xd_w{k}: vec4<f32>;\n    var xd_e{k}: vec4<f32>;\n    var xd_s{k}: vec4<f32>;\n    var xd_n{k}: vec4<f32>;\n    \
-             if (xd_i > 0u) {{ xd_w{k} = xd_src{k}[xd_idx - 1u]; }} else {{ xd_w{k} = xd_side{k}(xd_grid.bc.x, xd_c{k}, xd_src{k}[xd_idx + xd_nx - 1u], xd_run, xd_xl, y, t, xd_grid.dx); }}\n    \
-             if (xd_i + 1u < xd_nx) {{ xd_e{k} = xd_src{k}[xd_idx + 1u]; }} else {{ xd_e{k} = xd_side{k}(xd_grid.bc.y, xd_c{k}, xd_src{k}[xd_idx + 1u - xd_nx], xd_run, xd_xr, y, t, xd_grid.dx); }}\n    \
-             if (xd_j > 0u) {{ xd_s{k} = xd_src{k}[xd_idx - xd_nx]; }} else {{ xd_s{k} = xd_side{k}(xd_grid.bc.z, xd_c{k}, xd_src{k}[xd_idx + (xd_ny - 1u) * xd_nx], xd_run, x, xd_yb, t, xd_grid.dy); }}\n    \
-             if (xd_j + 1u < xd_ny) {{ xd_n{k} = xd_src{k}[xd_idx + xd_nx]; }} else {{ xd_n{k} = xd_side{k}(xd_grid.bc.w, xd_c{k}, xd_src{k}[xd_base + xd_i], xd_run, x, xd_yt, t, xd_grid.dy); }}"
-        );
+        g.out.push_str(&neighbours(
+            &format!("xd_src{k}"),
+            k,
+            &k.to_string(),
+            &format!("xd_c{k}"),
+        ));
         g.line(format!("    var xd_r{k} = vec4<f32>(0.0);"));
     }
     g.line("    if (xd_step.react_dt != 0.0) {");
@@ -310,6 +415,7 @@ pub fn check_module(model: &Model) -> String {
         for &s in &reacting {
             g.line(format!("    let xd_base{s} = {};", call(s, &names)));
             g.line(format!("    var xd_row{s} = 0.0;"));
+            g.line(format!("    var xd_soft{s} = 0.0;"));
         }
         for j in 0..names.len() {
             g.line(format!(
@@ -320,17 +426,29 @@ pub fn check_module(model: &Model) -> String {
             args[j] = format!("{} + xd_h{j}", names[j]);
             for &s in &reacting {
                 g.line(format!(
-                    "    xd_row{s} += abs({} - xd_base{s}) / xd_h{j};",
+                    "    let xd_jac{s}_{j} = ({} - xd_base{s}) / xd_h{j};",
                     call(s, &args)
                 ));
+                g.line(format!("    xd_row{s} += abs(xd_jac{s}_{j});"));
+                // The part an implicit-in-decay (IMEX) step does not absorb: growth on the
+                // diagonal and every coupling.
+                let soft = if s == j {
+                    format!("max(xd_jac{s}_{j}, 0.0)")
+                } else {
+                    format!("abs(xd_jac{s}_{j})")
+                };
+                g.line(format!("    xd_soft{s} += {soft};"));
             }
         }
-        g.line("    var xd_rate = 0.0;");
+        g.line("    var xd_rate = 0.0;\n    var xd_soft = 0.0;");
         for &s in &reacting {
-            g.line(format!("    xd_rate = max(xd_rate, xd_row{s});"));
+            g.line(format!(
+                "    xd_rate = max(xd_rate, xd_row{s});\n    xd_soft = max(xd_soft, xd_soft{s});"
+            ));
         }
         // Positive finite f32 order like their bit patterns, so atomicMax on the bits works.
         g.line("    if (xd_rate > 0.0 && xd_rate < 3.0e38) { atomicMax(&xd_flags[4u * xd_run + 2u], bitcast<u32>(xd_rate)); }");
+        g.line("    if (xd_soft > 0.0 && xd_soft < 3.0e38) { atomicMax(&xd_flags[4u * xd_run + 3u], bitcast<u32>(xd_soft)); }");
     }
     g.line("}");
     g.out

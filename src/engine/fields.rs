@@ -13,6 +13,8 @@ pub struct Planes {
     pub runs: usize,
     /// `sets[s][k]`: plane `k` of ping-pong set `s`.
     pub sets: [Vec<wgpu::Buffer>; 2],
+    /// Extra sets for multi-stage schemes.
+    pub scratch: Vec<Vec<wgpu::Buffer>>,
     /// First `runs` × 16 bytes: check flags (4 u32 per run); then one vec4 per cell of every
     /// run for a metrics group.
     pub aux: wgpu::Buffer,
@@ -79,7 +81,14 @@ pub fn check_limits(
 }
 
 impl Planes {
-    pub fn new(device: &wgpu::Device, model: &Model, grid: &Grid, runs: usize) -> Planes {
+    /// `scratch`: extra plane sets for multi-stage schemes (RKL2 needs 2).
+    pub fn new(
+        device: &wgpu::Device,
+        model: &Model,
+        grid: &Grid,
+        runs: usize,
+        scratch: usize,
+    ) -> Planes {
         let planes = model.planes();
         let size = plane_bytes(grid, runs);
         let usage = wgpu::BufferUsages::STORAGE
@@ -109,6 +118,7 @@ impl Planes {
             cells: grid.cells(),
             runs,
             sets: [make_set(0), make_set(1)],
+            scratch: (0..scratch).map(|s| make_set(2 + s)).collect(),
             aux,
         }
     }

@@ -15,6 +15,15 @@ pub struct Kernels {
     pub step: wgpu::ComputePipeline,
     pub check: wgpu::ComputePipeline,
     pub metrics: Option<wgpu::ComputePipeline>,
+    /// RKL2 stage kernels (one per plane) and their layout, and the IMEX reaction kernel;
+    /// built only for the `rkl2` scheme.
+    pub rkl2: Option<Rkl2Kernels>,
+}
+
+pub struct Rkl2Kernels {
+    pub layout: wgpu::BindGroupLayout,
+    pub stages: Vec<wgpu::ComputePipeline>,
+    pub react: wgpu::ComputePipeline,
 }
 
 /// The WGSL sources of a model's modules, validated: (label, source).
@@ -22,6 +31,8 @@ pub fn sources(model: &Model) -> Result<Vec<(&'static str, String)>> {
     let mut out = vec![
         ("step", codegen::step_module(model)),
         ("check", codegen::check_module(model)),
+        ("sts", codegen::sts_module(model)),
+        ("react", codegen::react_module(model)),
     ];
     if !model.metrics.is_empty() {
         out.push(("metrics", codegen::metrics_module(model)));
@@ -68,8 +79,27 @@ fn layout_entries(planes: usize) -> Vec<wgpu::BindGroupLayoutEntry> {
     e
 }
 
+/// The RKL2 stage layout: grid, step record, runs, then Y0, Y(j−1), Y(j−2) read and Yj written.
+fn sts_layout_entries() -> Vec<wgpu::BindGroupLayoutEntry> {
+    let mut e = layout_entries(0);
+    e.pop(); // no aux
+    for b in 3..7 {
+        e.push(wgpu::BindGroupLayoutEntry {
+            binding: b,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only: b < 6 },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        });
+    }
+    e
+}
+
 impl Kernels {
-    pub fn new(device: &wgpu::Device, model: &Model) -> Result<Kernels> {
+    pub fn new(device: &wgpu::Device, model: &Model, rkl2: bool) -> Result<Kernels> {
         let sources = sources(model)?;
         let planes = model.planes();
         let name = &model.name;
@@ -101,7 +131,36 @@ impl Kernels {
                 cache: None,
             })
         };
+        let rkl2 = rkl2.then(|| {
+            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(&format!("exoderm.{name}.sts_layout")),
+                entries: &sts_layout_entries(),
+            });
+            let sl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(&format!("exoderm.{name}.sts_pipeline_layout")),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+            let stages = (0..planes)
+                .map(|k| {
+                    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                        label: Some(&format!("exoderm.{name}.sts{k}")),
+                        layout: Some(&sl),
+                        module: &modules["sts"],
+                        entry_point: Some(&format!("xd_sts_main{k}")),
+                        compilation_options: Default::default(),
+                        cache: None,
+                    })
+                })
+                .collect();
+            Rkl2Kernels {
+                layout,
+                stages,
+                react: pipeline("react", "xd_react_main"),
+            }
+        });
         let kernels = Kernels {
+            rkl2,
             init: pipeline("step", "xd_init_main"),
             step: pipeline("step", "xd_step_main"),
             check: pipeline("check", "xd_check_main"),

@@ -71,6 +71,42 @@ pub fn batch_key(s: &Scenario) -> String {
     )
 }
 
+/// Bind groups of the RKL2 scheme: per plane, the five stage patterns of
+/// [`rkl2_buffers`]; per rotation buffer holding the last stage, the reaction pass.
+struct Rkl2Groups {
+    stages: Vec<Vec<wgpu::BindGroup>>,
+    react: Vec<wgpu::BindGroup>,
+}
+
+/// Stage pattern for RKL2 stage j (1-based): 0 for j = 1, 1 for j = 2, then 2 + j % 3.
+fn rkl2_combo(j: u32) -> usize {
+    match j {
+        1 => 0,
+        2 => 1,
+        _ => 2 + (j % 3) as usize,
+    }
+}
+
+/// For a stage pattern: (Y(j−1), Y(j−2), Yj) as rotation indices (A = 0, B = 1, C = 2);
+/// `None` is Y0.
+fn rkl2_buffers(combo: usize) -> (Option<usize>, Option<usize>, usize) {
+    match combo {
+        0 => (None, None, 0),
+        1 => (Some(0), None, 1),
+        // j % 3 == 0: j−1 ≡ 2 → out C... written generally: out = (j−1) % 3, j−1 → (j−2) % 3.
+        c => {
+            let m = c - 2; // j % 3
+            let out = (m + 2) % 3; // (j − 1) % 3
+            (Some((m + 1) % 3), Some(m), out)
+        }
+    }
+}
+
+/// Which rotation buffer holds the result of an `s`-stage RKL2 step.
+fn rkl2_final(s: u32) -> usize {
+    rkl2_buffers(rkl2_combo(s)).2
+}
+
 pub struct Simulation {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -82,6 +118,7 @@ pub struct Simulation {
     runs_buf: wgpu::Buffer,
     stride: u64,
     bind_groups: [wgpu::BindGroup; 2],
+    rkl2_groups: Option<Rkl2Groups>,
     flags_staging: wgpu::Buffer,
     /// Which ping-pong set holds the current state.
     current: usize,
@@ -140,9 +177,10 @@ impl Simulation {
         let runs = scenarios.len();
         let model = &first.model;
         fields::check_limits(model, &first.grid, runs, limits, adapter)?;
-        let kernels = Kernels::new(device, model)?;
+        let rkl2 = first.time.scheme == crate::scenario::Scheme::Rkl2;
+        let kernels = Kernels::new(device, model, rkl2)?;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let planes = Planes::new(device, model, &first.grid, runs);
+        let planes = Planes::new(device, model, &first.grid, runs, if rkl2 { 2 } else { 0 });
         let uniform = |label: &str, bytes: &[u8]| {
             let buf = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(&format!("exoderm.{}.{label}", model.name)),
@@ -168,9 +206,8 @@ impl Simulation {
             "steps",
             &vec![0u8; (stride as usize) * (SERVICE + MAX_RECORDS)],
         );
-        let bind_group = |src: usize| {
-            let n = planes.planes;
-            let mut entries = vec![
+        let uniforms = || {
+            vec![
                 wgpu::BindGroupEntry {
                     binding: 0,
                     resource: grid_buf.as_entire_binding(),
@@ -187,15 +224,20 @@ impl Simulation {
                     binding: 2,
                     resource: runs_buf.as_entire_binding(),
                 },
-            ];
+            ]
+        };
+        // The main layout: source planes, destination planes, aux.
+        let main_bg = |src: &[wgpu::Buffer], dst: &[wgpu::Buffer], label: &str| {
+            let n = planes.planes;
+            let mut entries = uniforms();
             for k in 0..n {
                 entries.push(wgpu::BindGroupEntry {
                     binding: codegen::src_binding(k),
-                    resource: planes.sets[src][k].as_entire_binding(),
+                    resource: src[k].as_entire_binding(),
                 });
                 entries.push(wgpu::BindGroupEntry {
                     binding: codegen::dst_binding(n, k),
-                    resource: planes.sets[1 - src][k].as_entire_binding(),
+                    resource: dst[k].as_entire_binding(),
                 });
             }
             entries.push(wgpu::BindGroupEntry {
@@ -203,11 +245,57 @@ impl Simulation {
                 resource: planes.aux.as_entire_binding(),
             });
             device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(&format!("exoderm.{}.bind.src{src}", model.name)),
+                label: Some(&format!("exoderm.{}.bind.{label}", model.name)),
                 layout: &kernels.layout,
                 entries: &entries,
             })
         };
+        let bind_group = |src: usize| {
+            main_bg(
+                &planes.sets[src],
+                &planes.sets[1 - src],
+                &format!("src{src}"),
+            )
+        };
+        // RKL2: stages rotate through A (set 1), B, C (scratch); Y0 is set 0; the reaction pass
+        // reads the last stage and writes set 0.
+        let rkl2_groups = kernels.rkl2.as_ref().map(|rk| {
+            let rot = [&planes.sets[1], &planes.scratch[0], &planes.scratch[1]];
+            let y0 = &planes.sets[0];
+            let react: Vec<wgpu::BindGroup> = rot
+                .iter()
+                .enumerate()
+                .map(|(i, src)| main_bg(src, y0, &format!("react{i}")))
+                .collect();
+            let stages: Vec<Vec<wgpu::BindGroup>> = (0..planes.planes)
+                .map(|k| {
+                    (0..5)
+                        .map(|combo| {
+                            let (y1, y2, yj) = rkl2_buffers(combo);
+                            let pick = |i: Option<usize>| match i {
+                                None => &y0[k],
+                                Some(i) => &rot[i][k],
+                            };
+                            let mut entries = uniforms();
+                            for (b, buf) in
+                                [(3, &y0[k]), (4, pick(y1)), (5, pick(y2)), (6, &rot[yj][k])]
+                            {
+                                entries.push(wgpu::BindGroupEntry {
+                                    binding: b,
+                                    resource: buf.as_entire_binding(),
+                                });
+                            }
+                            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                                label: Some(&format!("exoderm.{}.bind.sts{k}.{combo}", model.name)),
+                                layout: &rk.layout,
+                                entries: &entries,
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            Rkl2Groups { stages, react }
+        });
         let bind_groups = [bind_group(0), bind_group(1)];
         let flags_staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("exoderm.flags.readback"),
@@ -232,6 +320,7 @@ impl Simulation {
             runs_buf,
             stride,
             bind_groups,
+            rkl2_groups,
             flags_staging,
             current: 0,
             time: 0.0,
@@ -262,7 +351,7 @@ impl Simulation {
         self.current = 0;
         self.encode_check(&mut enc);
         self.queue.submit([enc.finish()]);
-        for (r, (bad, big, rate)) in self.read_flags()?.into_iter().enumerate() {
+        for (r, (bad, big, rate, soft)) in self.read_flags()?.into_iter().enumerate() {
             let s = &self.scenarios[r];
             if bad | big != 0 {
                 let sp = &s.model.species[(bad | big).trailing_zeros() as usize];
@@ -280,7 +369,7 @@ impl Simulation {
                     "check the expression for divisions by zero, log/sqrt of negatives or overflow within the grid's extent",
                 ));
             }
-            self.plans[r] = StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, rate)?;
+            self.plans[r] = StepPlan::for_scenario(s, rate, soft)?;
         }
         self.combine_plans();
         Ok(())
@@ -351,11 +440,18 @@ impl Simulation {
     }
 
     /// Per run: (NaN/Inf mask, runaway mask, reaction-rate estimate).
-    fn read_flags(&self) -> Result<Vec<(u32, u32, f64)>> {
+    fn read_flags(&self) -> Result<Vec<(u32, u32, f64, f64)>> {
         let bytes = fields::map_and_read(&self.device, &self.flags_staging)?;
         let w: &[u32] = bytemuck::cast_slice(&bytes);
         Ok(w.chunks_exact(4)
-            .map(|c| (c[0], c[1], f32::from_bits(c[2]) as f64))
+            .map(|c| {
+                (
+                    c[0],
+                    c[1],
+                    f32::from_bits(c[2]) as f64,
+                    f32::from_bits(c[3]) as f64,
+                )
+            })
             .collect())
     }
 
@@ -364,8 +460,163 @@ impl Simulation {
     fn batch_steps(&self) -> u64 {
         let cells = self.scenarios[0].grid.cells() * self.planes.runs as u64;
         let by_cells = ((1u64 << 26) / cells).clamp(8, 1024);
-        let by_records = (MAX_RECORDS as u64 / (self.plan.substeps as u64 + 1)).max(1);
+        let per_step = if self.plan.stages > 0 {
+            self.plan.stages as u64 + 1
+        } else {
+            self.plan.substeps as u64 + 1
+        };
+        let by_records = (MAX_RECORDS as u64 / per_step).max(1);
         by_cells.min(by_records)
+    }
+
+    /// Explicit steps: per step, m diffusion-only sub-steps of the fast species, then the main
+    /// step (all diffusion and reactions, one fused kernel). Returns the dispatches.
+    fn encode_explicit(
+        &mut self,
+        enc: &mut wgpu::CommandEncoder,
+        n: u64,
+        dt: f64,
+        species: &[crate::model::Species],
+        grid: &crate::scenario::Grid,
+    ) -> usize {
+        let m = self.plan.substeps as usize;
+        let coefs = |fast_pass: bool, h: f64| {
+            let (mut cx, mut cy) = ([[0f32; 4]; 4], [[0f32; 4]; 4]);
+            for (s, sp) in species.iter().enumerate() {
+                if self.plan.fast.contains(&sp.name) == fast_pass {
+                    cx[s / 4][s % 4] = (h / (grid.dx() * grid.dx())) as f32;
+                    cy[s / 4][s % 4] = (h / (grid.dy() * grid.dy())) as f32;
+                }
+            }
+            (cx, cy)
+        };
+        let (sub_cx, sub_cy) = coefs(true, dt / m as f64);
+        let (main_cx, main_cy) = coefs(false, dt);
+        let per_step = if m > 1 { m + 1 } else { 1 };
+        let mut bytes = vec![0u8; self.stride as usize * per_step * n as usize];
+        let mut r = 0usize;
+        for k in 0..n {
+            let t = (self.time + k as f64 * dt) as f32;
+            if m > 1 {
+                for _ in 0..m {
+                    self.write_record(
+                        &mut bytes,
+                        r,
+                        &StepUniform {
+                            t,
+                            react_dt: 0.0,
+                            sel: 0,
+                            pad0: 0,
+                            cx: sub_cx,
+                            cy: sub_cy,
+                        },
+                    );
+                    r += 1;
+                }
+            }
+            self.write_record(
+                &mut bytes,
+                r,
+                &StepUniform {
+                    t,
+                    react_dt: dt as f32,
+                    sel: 0,
+                    pad0: 0,
+                    cx: main_cx,
+                    cy: main_cy,
+                },
+            );
+            r += 1;
+        }
+        self.queue
+            .write_buffer(&self.records, self.stride * SERVICE as u64, &bytes);
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("exoderm.steps"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.kernels.step);
+        let (x, y, z) = self.workgroups();
+        for i in 0..r {
+            let offset = (self.stride * (SERVICE + i) as u64) as u32;
+            pass.set_bind_group(0, &self.bind_groups[self.current], &[offset]);
+            pass.dispatch_workgroups(x, y, z);
+            self.current = 1 - self.current;
+        }
+        r
+    }
+
+    /// RKL2 steps: per step, `s` super-time-stepping stages of the diffusion (each plane its
+    /// own dispatch), then the IMEX reaction pass back into set 0. Returns the dispatches.
+    fn encode_rkl2(&mut self, enc: &mut wgpu::CommandEncoder, n: u64, dt: f64) -> Result<usize> {
+        let (Some(rk), Some(groups)) = (&self.kernels.rkl2, &self.rkl2_groups) else {
+            return Err(Error::Internal("RKL2 plan without RKL2 kernels".into()));
+        };
+        if self.current != 0 {
+            return Err(Error::Internal("RKL2 keeps its state in set 0".into()));
+        }
+        let s = self.plan.stages;
+        let coefs = super::stepper::rkl2_coefficients(s);
+        let grid = &self.scenarios[0].grid;
+        let h = [
+            (1.0 / (grid.dx() * grid.dx())) as f32,
+            (1.0 / (grid.dy() * grid.dy())) as f32,
+            0.0,
+            0.0,
+        ];
+        let per_step = s as usize + 1;
+        let mut bytes = vec![0u8; self.stride as usize * per_step * n as usize];
+        for k in 0..n as usize {
+            let t = (self.time + k as f64 * dt) as f32;
+            for (j, c) in coefs.iter().enumerate() {
+                let mut rec = StepUniform {
+                    t,
+                    ..bytemuck::Zeroable::zeroed()
+                };
+                rec.cx[0] = [
+                    c[0] as f32,
+                    c[1] as f32,
+                    (c[2] * dt) as f32,
+                    (c[3] * dt) as f32,
+                ];
+                rec.cy[0] = h;
+                self.write_record(&mut bytes, k * per_step + j, &rec);
+            }
+            self.write_record(
+                &mut bytes,
+                k * per_step + s as usize,
+                &StepUniform {
+                    t,
+                    react_dt: dt as f32,
+                    ..bytemuck::Zeroable::zeroed()
+                },
+            );
+        }
+        self.queue
+            .write_buffer(&self.records, self.stride * SERVICE as u64, &bytes);
+        let (x, y, z) = self.workgroups();
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("exoderm.rkl2"),
+            timestamp_writes: None,
+        });
+        let mut dispatches = 0;
+        for k in 0..n as usize {
+            for j in 1..=s {
+                let offset =
+                    (self.stride * (SERVICE + k * per_step + j as usize - 1) as u64) as u32;
+                for (plane, pipeline) in rk.stages.iter().enumerate() {
+                    pass.set_pipeline(pipeline);
+                    pass.set_bind_group(0, &groups.stages[plane][rkl2_combo(j)], &[offset]);
+                    pass.dispatch_workgroups(x, y, z);
+                }
+                dispatches += 1;
+            }
+            let offset = (self.stride * (SERVICE + k * per_step + s as usize) as u64) as u32;
+            pass.set_pipeline(&rk.react);
+            pass.set_bind_group(0, &groups.react[rkl2_final(s)], &[offset]);
+            pass.dispatch_workgroups(x, y, z);
+            dispatches += 1;
+        }
+        Ok(dispatches)
     }
 
     fn live_runs(&self) -> usize {
@@ -398,88 +649,26 @@ impl Simulation {
             let dt = remaining / n_total as f64;
             let n = n_total.min(self.batch_steps());
 
-            // Step records: m diffusion-only sub-steps of the fast species, then the main step.
-            let m = self.plan.substeps as usize;
-            let coefs = |fast_pass: bool, h: f64| {
-                let (mut cx, mut cy) = ([[0f32; 4]; 4], [[0f32; 4]; 4]);
-                for (s, sp) in species.iter().enumerate() {
-                    if self.plan.fast.contains(&sp.name) == fast_pass {
-                        cx[s / 4][s % 4] = (h / (grid.dx() * grid.dx())) as f32;
-                        cy[s / 4][s % 4] = (h / (grid.dy() * grid.dy())) as f32;
-                    }
-                }
-                (cx, cy)
-            };
-            let (sub_cx, sub_cy) = coefs(true, dt / m as f64);
-            let (main_cx, main_cy) = coefs(false, dt);
-            let per_step = if m > 1 { m + 1 } else { 1 };
-            let mut bytes = vec![0u8; self.stride as usize * per_step * n as usize];
-            let mut r = 0usize;
-            for k in 0..n {
-                let t = (self.time + k as f64 * dt) as f32;
-                if m > 1 {
-                    for _ in 0..m {
-                        self.write_record(
-                            &mut bytes,
-                            r,
-                            &StepUniform {
-                                t,
-                                react_dt: 0.0,
-                                sel: 0,
-                                pad0: 0,
-                                cx: sub_cx,
-                                cy: sub_cy,
-                            },
-                        );
-                        r += 1;
-                    }
-                }
-                self.write_record(
-                    &mut bytes,
-                    r,
-                    &StepUniform {
-                        t,
-                        react_dt: dt as f32,
-                        sel: 0,
-                        pad0: 0,
-                        cx: main_cx,
-                        cy: main_cy,
-                    },
-                );
-                r += 1;
-            }
-            self.queue
-                .write_buffer(&self.records, self.stride * SERVICE as u64, &bytes);
             let t_before = self.time;
+            let mut enc = self.encoder("steps");
+            let r = if self.plan.stages > 0 {
+                self.encode_rkl2(&mut enc, n, dt)?
+            } else {
+                self.encode_explicit(&mut enc, n, dt, &species, &grid)
+            };
             self.time = if n == n_total {
                 until
             } else {
                 self.time + n as f64 * dt
             };
             self.write_service_records();
-
-            let mut enc = self.encoder("steps");
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("exoderm.steps"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&self.kernels.step);
-                let (x, y, z) = self.workgroups();
-                for i in 0..r {
-                    let offset = (self.stride * (SERVICE + i) as u64) as u32;
-                    pass.set_bind_group(0, &self.bind_groups[self.current], &[offset]);
-                    pass.dispatch_workgroups(x, y, z);
-                    self.current = 1 - self.current;
-                }
-            }
             self.encode_check(&mut enc);
             self.queue.submit([enc.finish()]);
             let flags = self.read_flags()?;
             self.counters.steps += n;
             self.counters.dispatches += r as u64;
             let mut replan = false;
-            for (run, (bad, big, rate)) in flags.into_iter().enumerate() {
+            for (run, (bad, big, rate, soft)) in flags.into_iter().enumerate() {
                 if self.failed[run].is_some() {
                     continue;
                 }
@@ -490,11 +679,19 @@ impl Simulation {
                         return Err(e);
                     }
                     replan = true;
-                } else if rate > self.plans[run].reaction_rate * 1.0001 && rate.is_finite() {
+                } else if (rate > self.plans[run].reaction_rate * 1.0001
+                    || soft > self.plans[run].soft_rate * 1.0001)
+                    && rate.is_finite()
+                    && soft.is_finite()
+                {
                     // The reactions got faster than planned for: smaller steps from here on.
                     let s = &self.scenarios[run];
-                    self.plans[run] =
-                        StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, rate)?;
+                    let p = &self.plans[run];
+                    self.plans[run] = StepPlan::for_scenario(
+                        s,
+                        rate.max(p.reaction_rate),
+                        soft.max(p.soft_rate),
+                    )?;
                     replan = true;
                     let left = s.time.end - self.time;
                     if left / self.plans[run].dt > 1e9 {
@@ -695,10 +892,14 @@ impl Simulation {
 
     /// Steps with `dt` from now on, with no stability check at all: for numerical
     /// experiments (measuring where a scheme goes unstable), never for results.
-    pub fn force_step_unchecked(&mut self, dt: f64) {
+    /// `stages` sets the RKL2 stage count (rkl2 scheme only).
+    pub fn force_step_unchecked(&mut self, dt: f64, stages: Option<u32>) {
         for p in self.plans.iter_mut().chain(std::iter::once(&mut self.plan)) {
             p.dt = dt;
             p.limited_by = "forced, unchecked (numerical experiment)".into();
+            if let Some(s) = stages.filter(|_| p.stages > 0) {
+                p.stages = s.max(2);
+            }
         }
     }
 

@@ -49,10 +49,138 @@ pub struct StepPlan {
     pub reaction_rate: f64,
     /// The scheme in words, for run.json.
     pub scheme: String,
+    /// RKL2 stages per step for the diffusion (0: explicit scheme).
+    #[serde(default)]
+    pub stages: u32,
+    /// The part of the reaction rate an IMEX step must still resolve (growth and couplings).
+    #[serde(default)]
+    pub soft_rate: f64,
+}
+
+/// Most RKL2 stages per step (stable to (s² + s − 2)/4 ≈ 10⁴ explicit steps).
+pub const MAX_STAGES: u32 = 200;
+
+/// How many explicit-limit steps one RKL2 step of `s` stages may span (Meyer, Balsara &
+/// Aslam 2014): dt ≤ dt_explicit · (s² + s − 2) / 4.
+pub fn rkl2_gain(s: u32) -> f64 {
+    let s = s as f64;
+    (s * s + s - 2.0) / 4.0
+}
+
+/// RKL2 stage coefficients for `s` stages: per stage j = 1..=s, (μ, ν, μ̃, γ̃) in
+/// Yj = μ Y(j−1) + ν Y(j−2) + (1 − μ − ν) Y0 + μ̃ τ L(Y(j−1)) + γ̃ τ L(Y0).
+pub fn rkl2_coefficients(s: u32) -> Vec<[f64; 4]> {
+    let sf = s as f64;
+    let w1 = 4.0 / (sf * sf + sf - 2.0);
+    let b = |j: u32| -> f64 {
+        if j <= 2 {
+            1.0 / 3.0
+        } else {
+            let j = j as f64;
+            (j * j + j - 2.0) / (2.0 * j * (j + 1.0))
+        }
+    };
+    let mut out = vec![[1.0, 0.0, b(1) * w1, 0.0]];
+    for j in 2..=s {
+        let jf = j as f64;
+        let mu = (2.0 * jf - 1.0) / jf * b(j) / b(j - 1);
+        let nu = -(jf - 1.0) / jf * b(j) / b(j - 2);
+        let mut_ = mu * w1;
+        let gamma = -(1.0 - b(j - 1)) * mut_;
+        out.push([mu, nu, mut_, gamma]);
+    }
+    out
 }
 
 impl StepPlan {
-    /// `forced`: the scenario's `[time] dt`. `rate`: the reaction-rate estimate (1/h).
+    /// The plan for `s` given the measured reaction rates (full and IMEX-soft, 1/h).
+    pub fn for_scenario(
+        s: &crate::scenario::Scenario,
+        rate: f64,
+        soft_rate: f64,
+    ) -> Result<StepPlan> {
+        match s.time.scheme {
+            crate::scenario::Scheme::Explicit => {
+                let mut p = StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, rate)?;
+                p.soft_rate = soft_rate;
+                Ok(p)
+            }
+            crate::scenario::Scheme::Rkl2 => StepPlan::rkl2(s, rate, soft_rate),
+        }
+    }
+
+    /// RKL2 diffusion + IMEX reactions: the step is set by the reactions' growth and
+    /// couplings (not by decay) and the output interval; diffusion takes as many stages as
+    /// that step needs.
+    pub fn rkl2(s: &crate::scenario::Scenario, rate: f64, soft_rate: f64) -> Result<StepPlan> {
+        let d_max = s
+            .model
+            .species
+            .iter()
+            .map(|sp| sp.diffusion)
+            .fold(0.0, f64::max);
+        let explicit = diffusion_limit(d_max, &s.grid);
+        let react = if soft_rate > 0.0 {
+            REACTION_FRACTION / soft_rate
+        } else {
+            f64::INFINITY
+        };
+        let (mut dt, mut limited_by) = match s.time.dt {
+            Some(dt) => {
+                if dt * soft_rate > 2.0 {
+                    return Err(Error::scenario(
+                        s.time.dt_at.clone(),
+                        format!(
+                            "dt = {} is unstable: the reactions grow or couple at up to {soft_rate:.3e} per hour",
+                            crate::units::format_time(dt)
+                        ),
+                        "remove `dt` to let exoderm choose a stable step",
+                    ));
+                }
+                (dt, "forced by [time] dt".to_string())
+            }
+            None if react < s.time.output_every => (
+                react,
+                format!(
+                    "reaction growth/coupling rate {soft_rate:.3e}/h (dt·rate = {REACTION_FRACTION})"
+                ),
+            ),
+            None => (s.time.output_every, "the output interval".to_string()),
+        };
+        let most = DIFFUSION_SAFETY * explicit * rkl2_gain(MAX_STAGES);
+        if dt > most {
+            if s.time.dt.is_some() {
+                return Err(Error::scenario(
+                    s.time.dt_at.clone(),
+                    format!(
+                        "dt = {} would need more than {MAX_STAGES} RKL2 stages",
+                        crate::units::format_time(dt)
+                    ),
+                    format!("use dt ≤ {most:.6e} h or remove `dt`"),
+                ));
+            }
+            dt = most;
+            limited_by = format!("{MAX_STAGES} RKL2 stages");
+        }
+        let mut stages = 2;
+        while stages < MAX_STAGES && dt > DIFFUSION_SAFETY * explicit * rkl2_gain(stages) {
+            stages += 1;
+        }
+        Ok(StepPlan {
+            dt,
+            substeps: 1,
+            fast: vec![],
+            limited_by,
+            reaction_rate: rate,
+            scheme: format!(
+                "RKL2 super-time-stepping for diffusion ({stages} stages per step), then reactions linearly implicit in their own decay (IMEX, Lie splitting)"
+            ),
+            stages,
+            soft_rate,
+        })
+    }
+
+    /// Explicit scheme. `forced`: the scenario's `[time] dt`. `rate`: the reaction-rate estimate (1/h).
     pub fn new(
         model: &Model,
         grid: &Grid,
@@ -167,6 +295,8 @@ impl StepPlan {
             fast,
             limited_by,
             reaction_rate: rate,
+            stages: 0,
+            soft_rate: 0.0,
         })
     }
 
@@ -186,10 +316,16 @@ impl StepPlan {
         Some(StepPlan {
             dt: first.dt,
             substeps,
-            scheme: scheme(&fast, substeps),
+            scheme: if first.stages > 0 {
+                first.scheme.clone()
+            } else {
+                scheme(&fast, substeps)
+            },
             fast,
             limited_by: first.limited_by.clone(),
             reaction_rate: plans.iter().map(|p| p.reaction_rate).fold(0.0, f64::max),
+            stages: plans.iter().map(|p| p.stages).max().unwrap_or(0),
+            soft_rate: plans.iter().map(|p| p.soft_rate).fold(0.0, f64::max),
         })
     }
 }

@@ -99,6 +99,20 @@ pub struct TimeSpec {
     pub dt: Option<f64>,
     #[serde(skip)]
     pub dt_at: Location,
+    pub scheme: Scheme,
+}
+
+/// How a step is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// Forward Euler for everything in one fused kernel; the step obeys the explicit
+    /// diffusion limit (fast species sub-stepped).
+    Explicit,
+    /// Diffusion by second-order Runge–Kutta–Legendre super-time-stepping (RKL2, stage count
+    /// from the stiffness), then the reactions pointwise linearly-implicit in their own
+    /// decay (IMEX): neither fast diffusion nor fast decay limits the step.
+    Rkl2,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -762,11 +776,24 @@ impl Ctx<'_> {
                 (Some(v), self.at("time.dt", d))
             }
         };
+        let scheme = match t.scheme.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("explicit") | Some("euler") => Scheme::Explicit,
+            Some("rkl2") | Some("imex") | Some("sts") => Scheme::Rkl2,
+            Some(other) => {
+                let s = t.scheme.as_ref().expect("matched Some");
+                return Err(Error::scenario(
+                    self.at("time.scheme", s),
+                    format!("unknown scheme `{other}`"),
+                    "use scheme = \"explicit\" (default) or \"rkl2\" (super-time-stepped diffusion + implicit decay)",
+                ));
+            }
+        };
         Ok(TimeSpec {
             end,
             output_every,
             dt,
             dt_at,
+            scheme,
         })
     }
 

@@ -46,6 +46,7 @@ pub struct RawTime {
     pub end: Spanned<toml::Value>,
     pub output_every: Option<Spanned<toml::Value>>,
     pub dt: Option<Spanned<toml::Value>>,
+    pub scheme: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
