@@ -19,6 +19,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "assets/examples/heat.toml",
         include_str!("../assets/examples/heat.toml"),
     ),
+    (
+        "assets/examples/wound_stiff.toml",
+        include_str!("../assets/examples/wound_stiff.toml"),
+    ),
 ];
 
 /// A shipped scenario by name: "fisher", "examples/fisher" or its full path.
