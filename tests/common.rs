@@ -57,3 +57,12 @@ pub fn max_abs_diff(a: &[f32], b: &[f64]) -> f64 {
         .map(|(&x, &y)| (x as f64 - y).abs())
         .fold(0.0, f64::max)
 }
+
+/// The (first) run's fields in f64, to start a CPU reference from the GPU's initial state.
+pub fn fields_f64(sim: &Simulation) -> Vec<Vec<f64>> {
+    sim.read_fields()
+        .unwrap()
+        .iter()
+        .map(|f| f.iter().map(|&v| v as f64).collect())
+        .collect()
+}

@@ -4,7 +4,7 @@
 use exoderm::engine::reference::Reference;
 use exoderm::model;
 
-use crate::common::{advance, max_abs_diff, scenario, simulation};
+use crate::common::{advance, fields_f64, max_abs_diff, scenario, simulation};
 use crate::gpu_or_skip;
 
 fn compare(builtin: &str, boundary: &str, params: &str, dt: f64, steps: usize, tol: f64) {
@@ -15,12 +15,7 @@ fn compare(builtin: &str, boundary: &str, params: &str, dt: f64, steps: usize, t
          [time]\nend = {end}\noutput_every = {end}\ndt = {dt}\n{params}"
     ));
     let mut sim = simulation(ctx, &sc);
-    let initial: Vec<Vec<f64>> = sim
-        .read_fields()
-        .unwrap()
-        .iter()
-        .map(|f| f.iter().map(|&v| v as f64).collect())
-        .collect();
+    let initial = fields_f64(&sim);
     let react_f64 = model::builtin_reaction_f64(builtin).unwrap();
     let p: Vec<f64> = sc.model.params.iter().map(|p| p.value).collect();
     let react = |c: &[f64], out: &mut [f64]| react_f64(c, &p, out);

@@ -6,7 +6,7 @@ use exoderm::engine::reference::Reference;
 use exoderm::engine::stepper::{diffusion_limit, rkl2_coefficients, rkl2_gain};
 
 use crate::analytic::checkerboard;
-use crate::common::{advance, max_abs_diff, scenario, simulation};
+use crate::common::{advance, fields_f64, max_abs_diff, scenario, simulation};
 use crate::gpu_or_skip;
 
 #[test]
@@ -25,12 +25,7 @@ fn rkl2_matches_its_f64_twin() {
     let mut sim = simulation(ctx, &sc);
     let plan = sim.plan().clone();
     assert!(plan.stages >= 3, "{plan:?}");
-    let initial: Vec<Vec<f64>> = sim
-        .read_fields()
-        .unwrap()
-        .iter()
-        .map(|f| f.iter().map(|&v| v as f64).collect())
-        .collect();
+    let initial = fields_f64(&sim);
     let react = |c: &[f64], out: &mut [f64]| {
         out[0] = -30.0 * c[0];
         out[1] = 2.0 * c[0] - 0.5 * c[1];

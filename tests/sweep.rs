@@ -407,61 +407,62 @@ fn sweep_err(sweep: &str) -> String {
 
 #[test]
 fn bad_sweep_files_fail_before_any_run() {
-    let e = sweep_err("base = \"base.toml\"\n[[axis]]\nname = \"params.rate\"\nvalues = [1.0]\n");
-    assert!(
-        e.contains("bad_sweep.toml:3")
-            && e.contains("axis[0].name")
-            && e.contains("unknown parameter `rate`")
-            && e.contains("vary one of: r"),
-        "{e}"
-    );
-    let e = sweep_err("base = \"base.toml\"\n[[axis]]\nname = \"params.r\"\nvalues = []\n");
-    assert!(
-        e.contains("axis[0].values") && e.contains("no values"),
-        "{e}"
-    );
-    let e = sweep_err(
-        "base = \"base.toml\"\n[[axis]]\nname = \"params.r\"\nrange = [2.0, 1.0]\ncount = 2\n",
-    );
-    assert!(
-        e.contains("axis[0].range") && e.contains("empty range"),
-        "{e}"
-    );
-    let e = sweep_err(
-        "base = \"base.toml\"\n[[axis]]\nname = \"grid.size\"\nvalues = [[64, 64], [32]]\n",
-    );
-    assert!(
-        e.contains("axis[0].values") && e.contains("[nx, ny]"),
-        "{e}"
-    );
-    let e = sweep_err(
-        "base = \"base.toml\"\ndesign = \"sobol\"\n[[axis]]\nname = \"params.r\"\nvalues = [1.0]\n",
-    );
-    assert!(
-        e.contains("bad_sweep.toml:2") && e.contains("unknown design"),
-        "{e}"
-    );
-    let e = sweep_err("base = \"base.toml\"\n[[axis]]\nname = \"params.r\"\nrange = [0.1, 1.0]\n");
-    assert!(e.contains("needs `count`"), "{e}");
-    let e = sweep_err(
-        "base = \"base.toml\"\n[[axis]]\nname = \"species.u.diffusion\"\nvalues = [-1.0]\n",
-    );
-    assert!(
-        e.contains("negative") && e.contains("species.u.diffusion = -1.0"),
-        "{e}"
-    );
-    let e = sweep_err("base = \"missing.toml\"\n[[axis]]\nname = \"params.r\"\nvalues = [1.0]\n");
-    assert!(
-        e.contains("bad_sweep.toml:1") && e.contains("no scenario file"),
-        "{e}"
-    );
-    let e = sweep_err(
-        "base = \"base.toml\"\n[[axis]]\nname = \"params.r\"\nvalues = [1.0]\n[summary]\nx = { column = \"v_max\", stat = \"max\" }\n",
-    );
-    assert!(
-        e.contains("summary.x") && e.contains("no metrics column `v_max`") && e.contains("u_max"),
-        "{e}"
-    );
+    let axis = |body: &str| format!("base = \"base.toml\"\n[[axis]]\n{body}\n");
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            axis("name = \"params.rate\"\nvalues = [1.0]"),
+            vec![
+                "bad_sweep.toml:3",
+                "axis[0].name",
+                "unknown parameter `rate`",
+                "vary one of: r",
+            ],
+        ),
+        (
+            axis("name = \"params.r\"\nvalues = []"),
+            vec!["axis[0].values", "no values"],
+        ),
+        (
+            axis("name = \"params.r\"\nrange = [2.0, 1.0]\ncount = 2"),
+            vec!["axis[0].range", "empty range"],
+        ),
+        (
+            axis("name = \"grid.size\"\nvalues = [[64, 64], [32]]"),
+            vec!["axis[0].values", "[nx, ny]"],
+        ),
+        (
+            format!(
+                "design = \"sobol\"\n{}",
+                axis("name = \"params.r\"\nvalues = [1.0]")
+            ),
+            vec!["bad_sweep.toml:1", "unknown design"],
+        ),
+        (
+            axis("name = \"params.r\"\nrange = [0.1, 1.0]"),
+            vec!["needs `count`"],
+        ),
+        (
+            axis("name = \"species.u.diffusion\"\nvalues = [-1.0]"),
+            vec!["negative", "species.u.diffusion = -1.0"],
+        ),
+        (
+            axis("name = \"params.r\"\nvalues = [1.0]").replace("base.toml", "missing.toml"),
+            vec!["bad_sweep.toml:1", "no scenario file"],
+        ),
+        (
+            axis(
+                "name = \"params.r\"\nvalues = [1.0]\n[summary]\nx = { column = \"v_max\", stat = \"max\" }",
+            ),
+            vec!["summary.x", "no metrics column `v_max`", "u_max"],
+        ),
+    ];
+    for (text, parts) in cases {
+        let e = sweep_err(&text);
+        for p in parts {
+            assert!(e.contains(p), "message lacks {p:?}:\n{e}\nfor:\n{text}");
+        }
+        assert!(e.contains("fix:"), "{e}");
+    }
 }
 
 #[test]

@@ -70,6 +70,15 @@ impl<'a> Gen<'a> {
         self.out.push_str(&f);
     }
 
+    fn dst_bindings(&mut self) {
+        for k in 0..self.planes {
+            self.line(format!(
+                "@group(0) @binding({}) var<storage, read_write> xd_dst{k}: array<vec4<f32>>;",
+                dst_binding(self.planes, k)
+            ));
+        }
+    }
+
     /// Prologue of every kernel: cell index, bounds check, cell-centre coordinates.
     fn kernel_head(&mut self, name: &str) {
         let (wx, wy) = WORKGROUP;
@@ -257,12 +266,7 @@ pub fn sts_module(model: &Model) -> String {
 pub fn react_module(model: &Model) -> String {
     let mut g = Gen::new(model);
     g.src_bindings();
-    for k in 0..g.planes {
-        g.line(format!(
-            "@group(0) @binding({}) var<storage, read_write> xd_dst{k}: array<vec4<f32>>;",
-            dst_binding(g.planes, k)
-        ));
-    }
+    g.dst_bindings();
     for s in &model.species {
         if let Some(r) = &s.reaction {
             g.function(Role::Reaction, &s.name, &r.source);
@@ -305,12 +309,7 @@ pub fn react_module(model: &Model) -> String {
 pub fn step_module(model: &Model) -> String {
     let mut g = Gen::new(model);
     g.src_bindings();
-    for k in 0..g.planes {
-        g.line(format!(
-            "@group(0) @binding({}) var<storage, read_write> xd_dst{k}: array<vec4<f32>>;",
-            dst_binding(g.planes, k)
-        ));
-    }
+    g.dst_bindings();
     for s in &model.species {
         g.function(Role::Initial, &s.name, &s.initial.source);
         if let Some(r) = &s.reaction {
