@@ -6,14 +6,15 @@ use super::{Expr, Metric, Model, Reduce, Species, param};
 pub fn model() -> Model {
     let m = "gray_scott";
     // A 2-mm square seed: at the default grid (≈0.12 mm cells) it spans ~17 cells, which
-    // survives at F = 0.035, k = 0.065 (10-cell seeds die out; see DESIGN.md).
+    // survives (10-cell seeds die out at F = 0.035, k = 0.065; see DESIGN.md). F = 0.0367, k = 0.0649
+    // is the "mitosis" regime (Pearson 1993; Sims): spots divide until they fill the dish.
     let seed = "select(0.0, 1.0, abs(x) < seed_half && abs(y) < seed_half)";
     Model {
         name: m.into(),
         description:
             "Gray–Scott u_t = Du ∇²u − u v² + F (1 − u), v_t = Dv ∇²v + u v² − (F + k) v: \
-                      a feed substrate u and an autocatalyst v. From one seed, spots divide and \
-                      fill the dish; change F and k to get stripes or waves."
+                      a feed substrate u and an autocatalyst v. From one seed, spots grow and divide; \
+                      change F and k to get stripes, mazes or waves."
                 .into(),
         species: vec![
             Species {
@@ -54,7 +55,7 @@ pub fn model() -> Model {
         params: vec![
             param(
                 "F",
-                0.035,
+                0.0367,
                 [0.0, 0.1],
                 "1/h",
                 "Feed rate of u. With k, selects the pattern (Pearson 1993 map): too high and \
@@ -63,7 +64,7 @@ pub fn model() -> Model {
             ),
             param(
                 "k",
-                0.065,
+                0.0649,
                 [0.0, 0.1],
                 "1/h",
                 "Removal rate of v beyond the feed.",
