@@ -400,8 +400,8 @@ pub fn check_module(model: &Model) -> String {
             1u32 << s
         ));
     }
-    g.line("    if (xd_bad != 0u) { atomicOr(&xd_flags[4u * xd_run], xd_bad); }");
-    g.line("    if (xd_big != 0u) { atomicOr(&xd_flags[4u * xd_run + 1u], xd_big); }");
+    g.line("    if (xd_bad != 0u) { atomicOr(&xd_flags[64u * xd_run], xd_bad); }");
+    g.line("    if (xd_big != 0u) { atomicOr(&xd_flags[64u * xd_run + 1u], xd_big); }");
     if !reacting.is_empty() {
         let names: Vec<String> = model.species.iter().map(|s| s.name.clone()).collect();
         let call = |s: usize, args: &[String]| {
@@ -446,8 +446,8 @@ pub fn check_module(model: &Model) -> String {
             ));
         }
         // Positive finite f32 order like their bit patterns, so atomicMax on the bits works.
-        g.line("    if (xd_rate > 0.0 && xd_rate < 3.0e38) { atomicMax(&xd_flags[4u * xd_run + 2u], bitcast<u32>(xd_rate)); }");
-        g.line("    if (xd_soft > 0.0 && xd_soft < 3.0e38) { atomicMax(&xd_flags[4u * xd_run + 3u], bitcast<u32>(xd_soft)); }");
+        g.line("    if (xd_rate > 0.0 && xd_rate < 3.0e38) { atomicMax(&xd_flags[64u * xd_run + 2u], bitcast<u32>(xd_rate)); }");
+        g.line("    if (xd_soft > 0.0 && xd_soft < 3.0e38) { atomicMax(&xd_flags[64u * xd_run + 3u], bitcast<u32>(xd_soft)); }");
     }
     g.line("}");
     g.out
@@ -485,7 +485,7 @@ pub fn metrics_module(model: &Model) -> String {
         ));
     }
     g.line("        default: {}\n    }");
-    g.line("    xd_aux[xd_grid.runs + xd_idx] = xd_m;");
+    g.line("    xd_aux[16u * xd_grid.runs + xd_idx] = xd_m;");
     g.line("}");
     g.out
 }

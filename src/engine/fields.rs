@@ -20,6 +20,10 @@ pub struct Planes {
     pub aux: wgpu::Buffer,
 }
 
+/// u32 words of check/error flags per run at the start of the aux buffer: 0 NaN mask,
+/// 1 runaway mask, 2 reaction rate, 3 soft rate, 32 + s error of species s, 48 + s its max.
+pub const FLAG_WORDS: u64 = 64;
+
 /// Bytes of one plane (a vec4<f32> per cell) for `runs` batched runs.
 pub fn plane_bytes(grid: &Grid, runs: usize) -> u64 {
     grid.cells() * 16 * runs as u64
@@ -38,13 +42,13 @@ pub fn check_limits(
         + if model.metrics.is_empty() {
             0
         } else {
-            16 * runs as u64
+            FLAG_WORDS * 4 * runs as u64
         };
     let max = limits
         .max_storage_buffer_binding_size
         .min(limits.max_buffer_size);
     if bytes > max {
-        let max_cells = (max - 16 * runs as u64) / 16 / runs as u64;
+        let max_cells = (max - FLAG_WORDS * 4 * runs as u64) / 16 / runs as u64;
         let side = (max_cells as f64).sqrt().floor() as u64;
         return Err(Error::scenario(
             grid.size_at.clone(),
@@ -106,7 +110,7 @@ impl Planes {
                 })
                 .collect()
         };
-        let aux_size = 16 * runs as u64 + if model.metrics.is_empty() { 0 } else { size };
+        let aux_size = FLAG_WORDS * 4 * runs as u64 + if model.metrics.is_empty() { 0 } else { size };
         let aux = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(&format!("exoderm.{}.aux", model.name)),
             size: aux_size,

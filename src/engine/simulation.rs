@@ -299,7 +299,7 @@ impl Simulation {
         let bind_groups = [bind_group(0), bind_group(1)];
         let flags_staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("exoderm.flags.readback"),
-            size: 16 * runs as u64,
+            size: fields::FLAG_WORDS * 4 * runs as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -424,7 +424,7 @@ impl Simulation {
 
     /// Clears the flags, checks the current state, and queues the flags' readback.
     fn encode_check(&self, enc: &mut wgpu::CommandEncoder) {
-        let flag_bytes = 16 * self.planes.runs as u64;
+        let flag_bytes = fields::FLAG_WORDS * 4 * self.planes.runs as u64;
         enc.clear_buffer(&self.planes.aux, 0, Some(flag_bytes));
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -443,7 +443,7 @@ impl Simulation {
     fn read_flags(&self) -> Result<Vec<(u32, u32, f64, f64)>> {
         let bytes = fields::map_and_read(&self.device, &self.flags_staging)?;
         let w: &[u32] = bytemuck::cast_slice(&bytes);
-        Ok(w.chunks_exact(4)
+        Ok(w.chunks_exact(fields::FLAG_WORDS as usize)
             .map(|c| {
                 (
                     c[0],
@@ -834,7 +834,7 @@ impl Simulation {
                 &self.device,
                 &self.queue,
                 &self.planes.aux,
-                16 * runs as u64,
+                fields::FLAG_WORDS * 4 * runs as u64,
                 cells * 16 * runs as u64,
             )?;
             let all: &[f32] = bytemuck::cast_slice(&bytes);
