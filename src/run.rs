@@ -219,7 +219,18 @@ impl RunWriter {
                     "name": sp.name,
                     "diffusion_mm2_per_h": sp.diffusion,
                     "diffusion_substeps": if plan.fast.contains(&sp.name) { plan.substeps } else { 1 },
+                    "scheme": if plan.stages > 0 {
+                        format!("diffusion: RKL2, {} stages; reaction: linearly implicit in own decay", plan.stages)
+                    } else if plan.fast.contains(&sp.name) {
+                        format!("forward Euler; diffusion in {} sub-steps", plan.substeps)
+                    } else {
+                        "forward Euler".to_string()
+                    },
                 })).collect::<Vec<_>>(),
+            },
+            "adaptive": match s.time.tolerance {
+                Some(tol) => json!({ "tolerance": tol, "accepted_steps": c.accepted, "rejected_steps": c.rejected }),
+                None => json!(null),
             },
             "steps": c.steps,
             "dispatches": c.dispatches,

@@ -214,3 +214,96 @@ fn fast_decay_and_fast_diffusion_do_not_force_tiny_steps() {
         0.025 * c
     );
 }
+
+/// Max |a − b| over the first species.
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn adaptive_steps_follow_the_tolerance() {
+    let ctx = gpu_or_skip!();
+    // A Fisher front with slow diffusion, so the reaction (not diffusion stability) limits
+    // the step: the error must shrink with the tolerance, and the step count grow.
+    let text = |time: &str| {
+        format!(
+            "[grid]\nsize = [128, 4]\nextent = [\"20 mm\", \"0.625 mm\"]\n[time]\nend = \"6 h\"\n{time}\n\
+             [[species]]\nname = \"u\"\ndiffusion = 0.005\ninitial = \"select(0.01, 1.0, x < -5.0)\"\n\
+             [reactions]\nu = \"r * u * (1.0 - u)\"\n[params]\nr = 1.0\n"
+        )
+    };
+    let run = |time: &str| {
+        let mut sim = simulation(ctx, &scenario(&text(time)));
+        advance(&mut sim, 6.0);
+        (sim.read_fields().unwrap().remove(0), sim.counters())
+    };
+    let (fine, _) = run("dt = 0.0005");
+    let (loose, c1) = run("tolerance = 1e-2");
+    let (tight, c2) = run("tolerance = 1e-3");
+    let (e1, e2) = (max_diff(&loose, &fine), max_diff(&tight, &fine));
+    assert!(
+        c1.accepted > 0 && c2.accepted > c1.accepted,
+        "accepted {} then {}",
+        c1.accepted,
+        c2.accepted
+    );
+    // The tolerance bounds each step's error; over many steps the global error of a first-order
+    // scheme under this control shrinks like sqrt(tolerance): ~3.2× per decade.
+    assert!(
+        e2 < e1 / 2.0 && e2 < 0.05,
+        "errors {e1} (1e-2) and {e2} (1e-3)"
+    );
+    assert!(
+        c2.steps < 12_000 / 4,
+        "tolerance 1e-3 took {} steps; dt = 0.0005 takes 12000",
+        c2.steps
+    );
+}
+
+#[test]
+fn a_stiff_wound_runs_adaptively_and_agrees_with_a_fine_explicit_reference() {
+    let ctx = gpu_or_skip!();
+    // assets/examples/wound_stiff.toml at 64² and 6 h: cells, a 2-minute-half-life growth
+    // factor, and oxygen diffusing 1000× faster than cells, fed through a robin surface.
+    let base = std::fs::read_to_string("assets/examples/wound_stiff.toml").unwrap();
+    let small = base
+        .replace("size = [512, 512]", "size = [64, 64]")
+        .replace("end = \"24 h\"", "end = \"6 h\"");
+    let run = |time: &str| {
+        let text = small.replace("\nscheme = \"rkl2\"\n", &format!("\n{time}\n"));
+        let mut sim = simulation(ctx, &scenario(&text));
+        advance(&mut sim, 6.0);
+        (
+            sim.read_fields().unwrap(),
+            sim.counters(),
+            sim.plan().clone(),
+        )
+    };
+    let (reference, cr, _) = run("scheme = \"explicit\"");
+    let (adaptive, ca, plan) = run("scheme = \"rkl2\"\ntolerance = 1e-3");
+    eprintln!(
+        "explicit: {} steps / {} dispatches; rkl2 + tolerance 1e-3: {} steps ({} accepted, {} rejected) / {} dispatches, {} stages",
+        cr.steps, cr.dispatches, ca.steps, ca.accepted, ca.rejected, ca.dispatches, plan.stages
+    );
+    for (s, name) in ["cells", "gf", "o2"].iter().enumerate() {
+        let d = max_diff(&adaptive[s], &reference[s]);
+        let scale = reference[s].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(
+            d < 1e-2 * scale,
+            "{name}: adaptive rkl2 differs from the explicit reference by {d} (max {scale})"
+        );
+    }
+    // At this coarse grid the explicit limits are mild; the adaptive split scheme's steps are
+    // set by its splitting error, not by stability (see README): it must still finish and
+    // take steps far longer than the oxygen's explicit diffusion limit.
+    assert!(ca.accepted > 0);
+    let o2_limit = exoderm::engine::stepper::diffusion_limit(2.0, &scenario(&small).grid);
+    assert!(
+        6.0 / ca.steps as f64 > 5.0 * o2_limit,
+        "mean step {} h vs the oxygen's explicit limit {o2_limit} h",
+        6.0 / ca.steps as f64
+    );
+}

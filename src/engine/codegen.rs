@@ -305,6 +305,36 @@ pub fn react_module(model: &Model) -> String {
     g.out
 }
 
+/// The error module (step doubling): per run and species, the largest |Y − X| between the
+/// current state Y (two half steps, source planes) and X (one full step, bound where the
+/// destination planes go), and the largest |Y|, as f32 bits in flag words 32 + s and 48 + s.
+pub fn error_module(model: &Model) -> String {
+    let mut g = Gen::new(model);
+    g.src_bindings();
+    g.dst_bindings();
+    g.line(format!(
+        "@group(0) @binding({}) var<storage, read_write> xd_flags: array<atomic<u32>>;",
+        aux_binding(g.planes)
+    ));
+    g.kernel_head("xd_error_main");
+    for k in 0..g.planes {
+        g.line(format!("    let xd_y{k} = xd_src{k}[xd_idx];\n    let xd_e{k} = abs(xd_y{k} - xd_dst{k}[xd_idx]);"));
+    }
+    for s in 0..model.species.len() {
+        let (k, c) = (s / 4, COMPONENTS[s % 4]);
+        g.line(format!(
+            "    atomicMax(&xd_flags[64u * xd_run + {}u], bitcast<u32>(xd_e{k}.{c}));",
+            32 + s
+        ));
+        g.line(format!(
+            "    atomicMax(&xd_flags[64u * xd_run + {}u], bitcast<u32>(abs(xd_y{k}.{c})));",
+            48 + s
+        ));
+    }
+    g.line("}");
+    g.out
+}
+
 /// The step module: initial condition and one explicit step.
 pub fn step_module(model: &Model) -> String {
     let mut g = Gen::new(model);

@@ -110,7 +110,8 @@ impl Planes {
                 })
                 .collect()
         };
-        let aux_size = FLAG_WORDS * 4 * runs as u64 + if model.metrics.is_empty() { 0 } else { size };
+        let aux_size =
+            FLAG_WORDS * 4 * runs as u64 + if model.metrics.is_empty() { 0 } else { size };
         let aux = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(&format!("exoderm.{}.aux", model.name)),
             size: aux_size,

@@ -18,6 +18,8 @@ pub struct Kernels {
     /// RKL2 stage kernels (one per plane) and their layout, and the IMEX reaction kernel;
     /// built only for the `rkl2` scheme.
     pub rkl2: Option<Rkl2Kernels>,
+    /// Step-doubling error estimate (adaptive step control).
+    pub error: wgpu::ComputePipeline,
 }
 
 pub struct Rkl2Kernels {
@@ -33,6 +35,7 @@ pub fn sources(model: &Model) -> Result<Vec<(&'static str, String)>> {
         ("check", codegen::check_module(model)),
         ("sts", codegen::sts_module(model)),
         ("react", codegen::react_module(model)),
+        ("error", codegen::error_module(model)),
     ];
     if !model.metrics.is_empty() {
         out.push(("metrics", codegen::metrics_module(model)));
@@ -160,6 +163,7 @@ impl Kernels {
             }
         });
         let kernels = Kernels {
+            error: pipeline("error", "xd_error_main"),
             rkl2,
             init: pipeline("step", "xd_init_main"),
             step: pipeline("step", "xd_step_main"),

@@ -23,6 +23,9 @@ use crate::units::format_time;
 /// Records 0..SERVICE are for the check/metrics dispatches (record g computes metric group g).
 const SERVICE: usize = 4;
 
+/// Steps between error estimates under adaptive step control (after each probed step).
+const ADAPTIVE_BATCH: u64 = 15;
+
 /// Work done so far, for progress and throughput reports.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Counters {
@@ -32,12 +35,19 @@ pub struct Counters {
     pub dispatches: u64,
     /// Wall time spent stepping (s).
     pub seconds: f64,
+    /// Adaptive step control: steps accepted and rejected by the error estimate.
+    #[serde(default)]
+    pub accepted: u64,
+    #[serde(default)]
+    pub rejected: u64,
 }
 
 /// Everything needed to continue one run exactly where it was (see `output::checkpoint`).
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     pub time: f64,
+    /// The step the error estimate allows (adaptive control; infinite otherwise).
+    pub error_dt: f64,
     pub plan: StepPlan,
     pub counters: Counters,
     /// Raw vec4 planes of the run (cells × 16 bytes each).
@@ -119,6 +129,10 @@ pub struct Simulation {
     stride: u64,
     bind_groups: [wgpu::BindGroup; 2],
     rkl2_groups: Option<Rkl2Groups>,
+    /// Step-doubling error pass: current state (set c) against the full-step copy.
+    error_groups: Option<[wgpu::BindGroup; 2]>,
+    /// The step the error estimate allows (infinite without adaptive control).
+    error_dt: f64,
     flags_staging: wgpu::Buffer,
     /// Which ping-pong set holds the current state.
     current: usize,
@@ -180,7 +194,11 @@ impl Simulation {
         let rkl2 = first.time.scheme == crate::scenario::Scheme::Rkl2;
         let kernels = Kernels::new(device, model, rkl2)?;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let planes = Planes::new(device, model, &first.grid, runs, if rkl2 { 2 } else { 0 });
+        let adaptive = first.time.tolerance.is_some();
+        // RKL2 stages rotate through 2 extra sets; step doubling keeps a saved state and a
+        // full-step result in the last 2.
+        let scratch = if rkl2 { 2 } else { 0 } + if adaptive { 2 } else { 0 };
+        let planes = Planes::new(device, model, &first.grid, runs, scratch);
         let uniform = |label: &str, bytes: &[u8]| {
             let buf = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(&format!("exoderm.{}.{label}", model.name)),
@@ -297,6 +315,13 @@ impl Simulation {
             Rkl2Groups { stages, react }
         });
         let bind_groups = [bind_group(0), bind_group(1)];
+        let error_groups = adaptive.then(|| {
+            let x = &planes.scratch[planes.scratch.len() - 1];
+            [
+                main_bg(&planes.sets[0], x, "error0"),
+                main_bg(&planes.sets[1], x, "error1"),
+            ]
+        });
         let flags_staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("exoderm.flags.readback"),
             size: fields::FLAG_WORDS * 4 * runs as u64,
@@ -321,6 +346,8 @@ impl Simulation {
             stride,
             bind_groups,
             rkl2_groups,
+            error_groups,
+            error_dt: f64::INFINITY,
             flags_staging,
             current: 0,
             time: 0.0,
@@ -474,6 +501,7 @@ impl Simulation {
     fn encode_explicit(
         &mut self,
         enc: &mut wgpu::CommandEncoder,
+        first: usize,
         n: u64,
         dt: f64,
         species: &[crate::model::Species],
@@ -528,8 +556,11 @@ impl Simulation {
             );
             r += 1;
         }
-        self.queue
-            .write_buffer(&self.records, self.stride * SERVICE as u64, &bytes);
+        self.queue.write_buffer(
+            &self.records,
+            self.stride * (SERVICE + first) as u64,
+            &bytes,
+        );
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("exoderm.steps"),
             timestamp_writes: None,
@@ -537,7 +568,7 @@ impl Simulation {
         pass.set_pipeline(&self.kernels.step);
         let (x, y, z) = self.workgroups();
         for i in 0..r {
-            let offset = (self.stride * (SERVICE + i) as u64) as u32;
+            let offset = (self.stride * (SERVICE + first + i) as u64) as u32;
             pass.set_bind_group(0, &self.bind_groups[self.current], &[offset]);
             pass.dispatch_workgroups(x, y, z);
             self.current = 1 - self.current;
@@ -547,7 +578,13 @@ impl Simulation {
 
     /// RKL2 steps: per step, `s` super-time-stepping stages of the diffusion (each plane its
     /// own dispatch), then the IMEX reaction pass back into set 0. Returns the dispatches.
-    fn encode_rkl2(&mut self, enc: &mut wgpu::CommandEncoder, n: u64, dt: f64) -> Result<usize> {
+    fn encode_rkl2(
+        &mut self,
+        enc: &mut wgpu::CommandEncoder,
+        first: usize,
+        n: u64,
+        dt: f64,
+    ) -> Result<usize> {
         let (Some(rk), Some(groups)) = (&self.kernels.rkl2, &self.rkl2_groups) else {
             return Err(Error::Internal("RKL2 plan without RKL2 kernels".into()));
         };
@@ -591,8 +628,11 @@ impl Simulation {
                 },
             );
         }
-        self.queue
-            .write_buffer(&self.records, self.stride * SERVICE as u64, &bytes);
+        self.queue.write_buffer(
+            &self.records,
+            self.stride * (SERVICE + first) as u64,
+            &bytes,
+        );
         let (x, y, z) = self.workgroups();
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("exoderm.rkl2"),
@@ -602,7 +642,7 @@ impl Simulation {
         for k in 0..n as usize {
             for j in 1..=s {
                 let offset =
-                    (self.stride * (SERVICE + k * per_step + j as usize - 1) as u64) as u32;
+                    (self.stride * (SERVICE + first + k * per_step + j as usize - 1) as u64) as u32;
                 for (plane, pipeline) in rk.stages.iter().enumerate() {
                     pass.set_pipeline(pipeline);
                     pass.set_bind_group(0, &groups.stages[plane][rkl2_combo(j)], &[offset]);
@@ -610,7 +650,8 @@ impl Simulation {
                 }
                 dispatches += 1;
             }
-            let offset = (self.stride * (SERVICE + k * per_step + s as usize) as u64) as u32;
+            let offset =
+                (self.stride * (SERVICE + first + k * per_step + s as usize) as u64) as u32;
             pass.set_pipeline(&rk.react);
             pass.set_bind_group(0, &groups.react[rkl2_final(s)], &[offset]);
             pass.dispatch_workgroups(x, y, z);
@@ -633,79 +674,88 @@ impl Simulation {
         result
     }
 
+    /// Records (dispatch uniforms) one step takes.
+    fn records_per_step(&self) -> usize {
+        if self.plan.stages > 0 {
+            self.plan.stages as usize + 1
+        } else if self.plan.substeps > 1 {
+            self.plan.substeps as usize + 1
+        } else {
+            1
+        }
+    }
+
+    /// Encodes `n` steps of `dt` from the current time, their records from `first` on.
+    fn encode_steps(
+        &mut self,
+        enc: &mut wgpu::CommandEncoder,
+        first: usize,
+        n: u64,
+        dt: f64,
+    ) -> Result<usize> {
+        if self.plan.stages > 0 {
+            self.encode_rkl2(enc, first, n, dt)
+        } else {
+            let (grid, species) = (
+                self.scenarios[0].grid.clone(),
+                self.scenarios[0].model.species.clone(),
+            );
+            Ok(self.encode_explicit(enc, first, n, dt, &species, &grid))
+        }
+    }
+
+    /// The step the batch may take: the stability plan's, and under adaptive control no more
+    /// than the error estimate allows.
+    fn step_cap(&self) -> f64 {
+        self.plan.dt.min(self.error_dt)
+    }
+
     fn advance_inner(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
-        let grid = self.scenarios[0].grid.clone();
-        let species = self.scenarios[0].model.species.clone();
-        while until - self.time > 1e-12 * until.abs().max(1.0) {
+        let reached = |sim: &Simulation| until - sim.time <= 1e-12 * until.abs().max(1.0);
+        while !reached(self) {
             if self.live_runs() == 0 {
                 break;
             }
-            let remaining = until - self.time;
-            let n_total = if self.plan.dt.is_finite() {
-                (remaining / self.plan.dt * (1.0 - 1e-12)).ceil().max(1.0) as u64
-            } else {
-                1
-            };
-            let dt = remaining / n_total as f64;
-            let n = n_total.min(self.batch_steps());
-
             let t_before = self.time;
             let mut enc = self.encoder("steps");
-            let r = if self.plan.stages > 0 {
-                self.encode_rkl2(&mut enc, n, dt)?
-            } else {
-                self.encode_explicit(&mut enc, n, dt, &species, &grid)
-            };
-            self.time = if n == n_total {
-                until
-            } else {
-                self.time + n as f64 * dt
-            };
+            let mut r = 0;
+            let mut n = 0;
+            if let Some(tol) = self.scenarios[0].time.tolerance {
+                let (steps, dispatches, e) = self.adaptive_step(until, tol)?;
+                n += steps;
+                r += dispatches;
+                enc = e;
+            }
+            if !reached(self) {
+                let remaining = until - self.time;
+                let cap = self.step_cap();
+                let n_total = if cap.is_finite() {
+                    (remaining / cap * (1.0 - 1e-12)).ceil().max(1.0) as u64
+                } else {
+                    1
+                };
+                let dt = remaining / n_total as f64;
+                let batch = if self.scenarios[0].time.tolerance.is_some() {
+                    ADAPTIVE_BATCH
+                } else {
+                    self.batch_steps()
+                };
+                let k = n_total.min(batch);
+                r += self.encode_steps(&mut enc, 0, k, dt)?;
+                n += k;
+                self.time = if k == n_total {
+                    until
+                } else {
+                    self.time + k as f64 * dt
+                };
+            }
             self.write_service_records();
             self.encode_check(&mut enc);
             self.queue.submit([enc.finish()]);
             let flags = self.read_flags()?;
             self.counters.steps += n;
             self.counters.dispatches += r as u64;
-            let mut replan = false;
-            for (run, (bad, big, rate, soft)) in flags.into_iter().enumerate() {
-                if self.failed[run].is_some() {
-                    continue;
-                }
-                if bad | big != 0 {
-                    let e = self.blowup(run, bad, big, t_before);
-                    self.failed[run] = Some(e.to_string());
-                    if self.planes.runs == 1 {
-                        return Err(e);
-                    }
-                    replan = true;
-                } else if (rate > self.plans[run].reaction_rate * 1.0001
-                    || soft > self.plans[run].soft_rate * 1.0001)
-                    && rate.is_finite()
-                    && soft.is_finite()
-                {
-                    // The reactions got faster than planned for: smaller steps from here on.
-                    let s = &self.scenarios[run];
-                    let p = &self.plans[run];
-                    self.plans[run] = StepPlan::for_scenario(
-                        s,
-                        rate.max(p.reaction_rate),
-                        soft.max(p.soft_rate),
-                    )?;
-                    replan = true;
-                    let left = s.time.end - self.time;
-                    if left / self.plans[run].dt > 1e9 {
-                        let e = self.zeno(run, rate, left, t_before);
-                        self.failed[run] = Some(e.to_string());
-                        if self.planes.runs == 1 {
-                            return Err(e);
-                        }
-                    }
-                }
-            }
-            if replan {
-                self.combine_plans();
-            }
+            self.process_flags(flags, t_before)?;
             progress(self.time);
         }
         if self.live_runs() == 0 {
@@ -726,6 +776,168 @@ impl Simulation {
             }));
         }
         Ok(())
+    }
+
+    /// Acts on a batch's flags: stops runs that blew up, replans runs whose reactions sped up.
+    fn process_flags(&mut self, flags: Vec<(u32, u32, f64, f64)>, t_before: f64) -> Result<()> {
+        let mut replan = false;
+        for (run, (bad, big, rate, soft)) in flags.into_iter().enumerate() {
+            if self.failed[run].is_some() {
+                continue;
+            }
+            if bad | big != 0 {
+                let e = self.blowup(run, bad, big, t_before);
+                self.failed[run] = Some(e.to_string());
+                if self.planes.runs == 1 {
+                    return Err(e);
+                }
+                replan = true;
+            } else if (rate > self.plans[run].reaction_rate * 1.0001
+                || soft > self.plans[run].soft_rate * 1.0001)
+                && rate.is_finite()
+                && soft.is_finite()
+            {
+                // The reactions got faster than planned for: smaller steps from here on.
+                let s = &self.scenarios[run];
+                let p = &self.plans[run];
+                self.plans[run] =
+                    StepPlan::for_scenario(s, rate.max(p.reaction_rate), soft.max(p.soft_rate))?;
+                replan = true;
+                let left = s.time.end - self.time;
+                if left / self.plans[run].dt > 1e9 {
+                    let e = self.zeno(run, rate, left, t_before);
+                    self.failed[run] = Some(e.to_string());
+                    if self.planes.runs == 1 {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        if replan {
+            self.combine_plans();
+        }
+        Ok(())
+    }
+
+    /// Copies every plane of `from` into `to`.
+    fn copy_planes(enc: &mut wgpu::CommandEncoder, from: &[wgpu::Buffer], to: &[wgpu::Buffer]) {
+        for (a, b) in from.iter().zip(to) {
+            enc.copy_buffer_to_buffer(a, 0, b, 0, a.size());
+        }
+    }
+
+    /// Step doubling: one step of dt against two of dt/2 from the same state. Accepts the two
+    /// half steps (the better answer) when the difference is within the tolerance, relative to
+    /// each species' largest value; otherwise restores the state and retries with a smaller
+    /// step. Either way the next step is sized from the estimate (first-order controller).
+    /// Returns (steps, dispatches, the encoder to continue the batch in).
+    fn adaptive_step(
+        &mut self,
+        until: f64,
+        tol: f64,
+    ) -> Result<(u64, usize, wgpu::CommandEncoder)> {
+        let n_scratch = self.planes.scratch.len();
+        loop {
+            let remaining = until - self.time;
+            let cap = self.step_cap();
+            let n_total = if cap.is_finite() {
+                (remaining / cap * (1.0 - 1e-12)).ceil().max(1.0)
+            } else {
+                1.0
+            };
+            let dt = remaining / n_total;
+            let orig = self.current;
+            let mut enc = self.encoder("probe");
+            Self::copy_planes(
+                &mut enc,
+                &self.planes.sets[orig],
+                &self.planes.scratch[n_scratch - 2],
+            );
+            let per = self.records_per_step();
+            let t0 = self.time;
+            let mut r = self.encode_steps(&mut enc, 0, 1, dt)?;
+            Self::copy_planes(
+                &mut enc,
+                &self.planes.sets[self.current],
+                &self.planes.scratch[n_scratch - 1],
+            );
+            Self::copy_planes(
+                &mut enc,
+                &self.planes.scratch[n_scratch - 2],
+                &self.planes.sets[orig],
+            );
+            self.current = orig;
+            r += self.encode_steps(&mut enc, per, 2, dt / 2.0)?;
+            let flag_bytes = fields::FLAG_WORDS * 4 * self.planes.runs as u64;
+            enc.clear_buffer(&self.planes.aux, 0, Some(flag_bytes));
+            {
+                let groups = self
+                    .error_groups
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("adaptive step without error kernels".into()))?;
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("exoderm.error"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&self.kernels.error);
+                pass.set_bind_group(0, &groups[self.current], &[0]);
+                let (x, y, z) = self.workgroups();
+                pass.dispatch_workgroups(x, y, z);
+            }
+            enc.copy_buffer_to_buffer(&self.planes.aux, 0, &self.flags_staging, 0, flag_bytes);
+            self.queue.submit([enc.finish()]);
+            let bytes = fields::map_and_read(&self.device, &self.flags_staging)?;
+            let w: &[u32] = bytemuck::cast_slice(&bytes);
+            let nspecies = self.scenarios[0].model.species.len();
+            let mut err = 0.0f64;
+            for (run, words) in w.chunks_exact(fields::FLAG_WORDS as usize).enumerate() {
+                if self.failed[run].is_some() {
+                    continue;
+                }
+                for s in 0..nspecies {
+                    let (e, m) = (
+                        f32::from_bits(words[32 + s]) as f64,
+                        f32::from_bits(words[48 + s]) as f64,
+                    );
+                    let scaled = if m > 0.0 {
+                        e / (tol * m)
+                    } else if e > 0.0 {
+                        f64::INFINITY
+                    } else {
+                        0.0
+                    };
+                    err = err.max(if scaled.is_nan() {
+                        f64::INFINITY
+                    } else {
+                        scaled
+                    });
+                }
+            }
+            // First-order controller (both schemes are first order once split).
+            let factor = if err > 0.0 {
+                (0.9 / err.sqrt()).clamp(0.2, 2.0)
+            } else {
+                2.0
+            };
+            let floor = 1e-12 * self.scenarios[0].time.end.max(1.0);
+            if err <= 1.0 || dt <= floor {
+                self.counters.accepted += 1;
+                self.error_dt = dt * factor;
+                self.time = if n_total <= 1.0 { until } else { t0 + dt };
+                return Ok((2, r, self.encoder("steps")));
+            }
+            self.counters.rejected += 1;
+            self.error_dt = dt * factor.min(0.9);
+            let mut enc = self.encoder("reject");
+            Self::copy_planes(
+                &mut enc,
+                &self.planes.scratch[n_scratch - 2],
+                &self.planes.sets[orig],
+            );
+            self.queue.submit([enc.finish()]);
+            self.current = orig;
+            self.counters.dispatches += r as u64;
+        }
     }
 
     fn blowup(&self, run: usize, bad: u32, big: u32, t_before: f64) -> Error {
@@ -865,6 +1077,7 @@ impl Simulation {
     pub fn checkpoint(&self, run: usize) -> Result<Checkpoint> {
         Ok(Checkpoint {
             time: self.time,
+            error_dt: self.error_dt,
             plan: self.plans[run].clone(),
             counters: self.counters,
             planes: self
@@ -884,6 +1097,7 @@ impl Simulation {
         self.planes
             .write_raw(&self.queue, self.current, 0, &ckpt.planes)?;
         self.time = ckpt.time;
+        self.error_dt = ckpt.error_dt;
         self.plans[0] = ckpt.plan.clone();
         self.plan = ckpt.plan.clone();
         self.counters = ckpt.counters;

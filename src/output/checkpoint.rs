@@ -23,6 +23,9 @@ pub struct WriterState {
 #[derive(Serialize, Deserialize)]
 struct Header {
     time: f64,
+    /// `None` for an infinite step cap (JSON has no infinity).
+    #[serde(default)]
+    error_dt: Option<f64>,
     plan: StepPlan,
     counters: Counters,
     writer: WriterState,
@@ -32,6 +35,7 @@ struct Header {
 pub fn save(path: &Path, ckpt: &Checkpoint, writer: &WriterState) -> Result<()> {
     let header = Header {
         time: ckpt.time,
+        error_dt: ckpt.error_dt.is_finite().then_some(ckpt.error_dt),
         plan: ckpt.plan.clone(),
         counters: ckpt.counters,
         writer: writer.clone(),
@@ -88,6 +92,7 @@ pub fn load(path: &Path) -> Result<(Checkpoint, WriterState)> {
     Ok((
         Checkpoint {
             time: header.time,
+            error_dt: header.error_dt.unwrap_or(f64::INFINITY),
             plan: header.plan,
             counters: header.counters,
             planes,

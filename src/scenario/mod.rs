@@ -100,6 +100,8 @@ pub struct TimeSpec {
     #[serde(skip)]
     pub dt_at: Location,
     pub scheme: Scheme,
+    /// Relative error allowed per step; `Some` turns on adaptive step control (step doubling).
+    pub tolerance: Option<f64>,
 }
 
 /// How a step is taken.
@@ -788,12 +790,31 @@ impl Ctx<'_> {
                 ));
             }
         };
+        let tolerance = match &t.tolerance {
+            None => None,
+            Some(v) if *v.get_ref() > 0.0 && *v.get_ref() < 1.0 => Some(*v.get_ref()),
+            Some(v) => {
+                return Err(Error::scenario(
+                    self.at("time.tolerance", v),
+                    "time.tolerance must be between 0 and 1 (a relative error per step)",
+                    "write e.g. tolerance = 1e-3",
+                ));
+            }
+        };
+        if tolerance.is_some() && dt.is_some() {
+            return Err(Error::scenario(
+                self.at("time.tolerance", t.tolerance.as_ref().expect("checked")),
+                "`tolerance` (adaptive steps) and a forced `dt` exclude each other",
+                "keep one of them",
+            ));
+        }
         Ok(TimeSpec {
             end,
             output_every,
             dt,
             dt_at,
             scheme,
+            tolerance,
         })
     }
 

@@ -47,6 +47,7 @@ pub struct RawTime {
     pub output_every: Option<Spanned<toml::Value>>,
     pub dt: Option<Spanned<toml::Value>>,
     pub scheme: Option<Spanned<String>>,
+    pub tolerance: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
