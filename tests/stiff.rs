@@ -307,3 +307,99 @@ fn a_stiff_wound_runs_adaptively_and_agrees_with_a_fine_explicit_reference() {
         6.0 / ca.steps as f64
     );
 }
+
+#[test]
+fn a_quasi_steady_species_matches_the_diffusion_decay_profile() {
+    let ctx = gpu_or_skip!();
+    // c is held at 1 on the left face and decays at k: its steady state is c0·exp(−x/L),
+    // L = sqrt(D/k) = 2 mm = 20 cells. Solved as quasi-steady at every step, next to a
+    // slowly diffusing species that is stepped in time (and does not hold c up).
+    let sc = scenario(
+        "[grid]\nsize = [400, 2]\nextent = [\"40 mm\", \"0.2 mm\"]\n\
+         boundary = { left = \"fixed\", right = \"no-flux\", bottom = \"no-flux\", top = \"no-flux\" }\n\
+         [time]\nend = \"1 h\"\nqs_tolerance = 1e-7\n\
+         [[species]]\nname = \"c\"\ndiffusion = 0.4\ninitial = \"0.0\"\nboundary_value = \"1.0\"\nquasi_steady = true\n\
+         [[species]]\nname = \"m\"\ndiffusion = 0.01\ninitial = \"select(0.0, 1.0, x < -10.0)\"\nboundary_value = \"0.0\"\n\
+         [reactions]\nc = \"-k * c\"\nm = \"0.1 * c - 0.05 * m\"\n[params]\nk = 0.1\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    // Solved at t = 0 already, then kept solved while m is stepped.
+    let check = |sim: &exoderm::Simulation| {
+        let c = &sim.read_fields().unwrap()[0];
+        // Relative to c0 (the profile's scale).
+        let mut worst = 0.0f64;
+        for (i, &v) in c.iter().take(400).enumerate() {
+            let x = (i as f64 + 0.5) * 0.1;
+            let exact = (-x / 2.0).exp();
+            let err = (v as f64 - exact).abs();
+            worst = worst.max(err);
+        }
+        worst
+    };
+    let at0 = check(&sim);
+    assert!(at0 < 1e-3, "error against c0·exp(−x/L) at t = 0: {at0:e}");
+    assert!(
+        sim.qs_change() <= 1e-7,
+        "scaled residual of the solve {:e}",
+        sim.qs_change()
+    );
+    advance(&mut sim, 1.0);
+    let at1 = check(&sim);
+    assert!(at1 < 1e-3, "error at t = 1 h: {at1:e}");
+    assert!(sim.qs_change() <= 1e-7);
+    // The quasi-steady species did not limit the step (D = 0.4 would need dt ≤ 0.006 h).
+    assert!(sim.plan().dt > 0.02, "{:?}", sim.plan());
+    // And m was stepped, fed by c.
+    let m = &sim.read_fields().unwrap()[1];
+    assert!(
+        m[300] > 0.0 && m[300] < 0.2,
+        "m far from the source: {}",
+        m[300]
+    );
+}
+
+#[test]
+fn a_fast_chemical_solved_quasi_steady_takes_far_fewer_steps() {
+    let ctx = gpu_or_skip!();
+    // Fisher cells u that proliferate faster where a mitogen c is, and c made by the cells,
+    // diffusing 1000× faster and decaying in 18 s (k = 200/h) — the Sherratt–Murray shape
+    // (SOURCES.md §1.2) in its simplest form. Reference: everything stepped explicitly (c
+    // sub-stepped, the decay holding dt·200 ≤ 0.5). Fast: c quasi-steady, u adaptive.
+    let text = |c_opts: &str, time: &str| {
+        format!(
+            "[grid]\nsize = [128, 4]\nextent = [\"20 mm\", \"0.625 mm\"]\n[time]\nend = \"8 h\"\noutput_every = \"8 h\"\n{time}\n\
+             [[species]]\nname = \"u\"\ndiffusion = 0.05\ninitial = \"select(0.0, 1.0, x < -6.0)\"\n\
+             [[species]]\nname = \"c\"\ndiffusion = 10.0\ninitial = \"0.0\"\n{c_opts}\n\
+             [reactions]\nu = \"u * (1.0 - u) * (0.5 + c)\"\nc = \"200.0 * (u - c)\"\n"
+        )
+    };
+    let run = |c_opts: &str, time: &str| {
+        let mut sim = simulation(ctx, &scenario(&text(c_opts, time)));
+        advance(&mut sim, 8.0);
+        (sim.read_fields().unwrap(), sim.counters())
+    };
+    let (reference, cr) = run("", "");
+    let (fast, cf) = run("quasi_steady = true", "tolerance = 3e-5");
+    eprintln!(
+        "explicit reference: {} steps ({} dispatches); quasi-steady c + adaptive u: {} steps ({} accepted, {} rejected, {} dispatches)",
+        cr.steps, cr.dispatches, cf.steps, cf.accepted, cf.rejected, cf.dispatches
+    );
+    // The fronts sit at the same place: totals within 0.5%, pointwise within a few % at the
+    // (steep) front.
+    let total = |f: &[f32]| f.iter().map(|&v| v as f64).sum::<f64>();
+    for s in 0..2 {
+        let (a, b) = (total(&reference[s]), total(&fast[s]));
+        assert!(
+            (a - b).abs() < 5e-3 * a,
+            "species {s}: total {b} vs reference {a}"
+        );
+        let d = max_diff(&fast[s], &reference[s]);
+        assert!(d < 0.03, "species {s}: pointwise difference {d}");
+    }
+    assert!(
+        cf.steps * 10 < cr.steps,
+        "{} steps vs {} for the reference",
+        cf.steps,
+        cr.steps
+    );
+}

@@ -250,7 +250,15 @@ pub fn sts_module(model: &Model) -> String {
         g.line("    let xd_a = xd_y0[xd_idx];\n    let xd_b = xd_y1[xd_idx];");
         g.out.push_str(&neighbours("xd_y0", k, "a", "xd_a"));
         g.out.push_str(&neighbours("xd_y1", k, "b", "xd_b"));
-        g.line(format!("    let xd_d = xd_runs.r[xd_run].d[{k}];"));
+        // Quasi-steady species do not diffuse in time: their solve is separate (qs module).
+        let mask = g.plane_vec(k, |s| {
+            if model.species[s].quasi_steady {
+                "0.0".into()
+            } else {
+                "1.0".into()
+            }
+        });
+        g.line(format!("    let xd_d = xd_runs.r[xd_run].d[{k}] * {mask};"));
         g.line("    let xd_h = xd_step.cy[0];\n    let xd_k = xd_step.cx[0];");
         g.line("    let xd_la = xd_d * ((xd_wa + xd_ea - 2.0 * xd_a) * xd_h.x + (xd_sa + xd_na - 2.0 * xd_a) * xd_h.y);");
         g.line("    let xd_lb = xd_d * ((xd_wb + xd_eb - 2.0 * xd_b) * xd_h.x + (xd_sb + xd_nb - 2.0 * xd_b) * xd_h.y);");
@@ -278,7 +286,7 @@ pub fn react_module(model: &Model) -> String {
     let names: Vec<String> = model.species.iter().map(|s| s.name.clone()).collect();
     for (s, sp) in model.species.iter().enumerate() {
         let name = &names[s];
-        match &sp.reaction {
+        match sp.reaction.as_ref().filter(|_| sp.is_dynamic()) {
             Some(_) => {
                 let f = expr::fn_name(Role::Reaction, name);
                 let mut bumped = names.clone();
@@ -335,6 +343,92 @@ pub fn error_module(model: &Model) -> String {
     g.out
 }
 
+/// The quasi-steady module: one red-black SOR sweep (colour `xd_step.sel`, relaxation
+/// `xd_step.react_dt`) of D ∇²q + R(q, others) = 0 for every quasi-steady species q, in place
+/// on the destination planes, linearised pointwise (Newton in q): q ← q + ω·r/diag with the
+/// residual r = D∇²q + R(q) and diag = 2D/dx² + 2D/dy² − J, J = min(∂R/∂q, 0).
+///
+/// Flag words 4 and 5 get the sweep's largest |Δq| and |q| (f32 bits) for the convergence test.
+pub fn qs_module(model: &Model) -> String {
+    let mut g = Gen::new(model);
+    g.dst_bindings();
+    g.line(format!(
+        "@group(0) @binding({}) var<storage, read_write> xd_flags: array<atomic<u32>>;",
+        aux_binding(g.planes)
+    ));
+    for s in &model.species {
+        g.function(Role::Initial, &s.name, &s.initial.source);
+        if let Some(r) = s.reaction.as_ref().filter(|_| s.quasi_steady) {
+            g.function(Role::Reaction, &s.name, &r.source);
+        }
+    }
+    side_functions(&mut g);
+    g.kernel_head("xd_qs_main");
+    g.line("    if (((xd_i + xd_j) & 1u) != xd_step.sel) { return; }");
+    g.face_coords();
+    for k in 0..g.planes {
+        g.line(format!("    var xd_c{k} = xd_dst{k}[xd_idx];"));
+    }
+    let names: Vec<String> = model.species.iter().map(|s| s.name.clone()).collect();
+    for (s, name) in names.iter().enumerate() {
+        g.line(format!(
+            "    let {name} = xd_c{}.{};",
+            s / 4,
+            COMPONENTS[s % 4]
+        ));
+    }
+    g.line("    let xd_hx = 1.0 / (xd_grid.dx * xd_grid.dx);\n    let xd_hy = 1.0 / (xd_grid.dy * xd_grid.dy);\n    let xd_w = xd_step.react_dt;");
+    g.line("    var xd_change = 0.0;\n    var xd_size = 0.0;");
+    let planes_with_qs: Vec<usize> = (0..g.planes)
+        .filter(|k| (4 * k..(4 * k + 4).min(names.len())).any(|s| model.species[s].quasi_steady))
+        .collect();
+    for &k in &planes_with_qs {
+        g.out.push_str(&neighbours(
+            &format!("xd_dst{k}"),
+            k,
+            &format!("q{k}"),
+            &format!("xd_c{k}"),
+        ));
+        g.line(format!("    let xd_d{k} = xd_runs.r[xd_run].d[{k}];"));
+    }
+    for (s, sp) in model
+        .species
+        .iter()
+        .enumerate()
+        .filter(|(_, sp)| sp.quasi_steady)
+    {
+        let (k, c, name) = (s / 4, COMPONENTS[s % 4], &names[s]);
+        let (r, jac) = match &sp.reaction {
+            Some(_) => {
+                let f = expr::fn_name(Role::Reaction, name);
+                let mut bumped = names.clone();
+                bumped[s] = format!("{name} + xd_qh{s}");
+                g.line(format!("    let xd_qh{s} = max(abs({name}) * 1e-3, 1e-6);"));
+                g.line(format!(
+                    "    let xd_qr{s} = {f}(xd_run, x, y, t, {});",
+                    names.join(", ")
+                ));
+                g.line(format!("    let xd_qj{s} = min(({f}(xd_run, x, y, t, {}) - xd_qr{s}) / xd_qh{s}, 0.0);", bumped.join(", ")));
+                (format!("xd_qr{s}"), format!("xd_qj{s}"))
+            }
+            None => ("0.0".to_string(), "0.0".to_string()),
+        };
+        g.line(format!(
+            "    {{\n        let d = xd_d{k}.{c};\n        let diag = 2.0 * d * (xd_hx + xd_hy) - {jac};\n        \
+             let resid = d * ((xd_wq{k}.{c} + xd_eq{k}.{c} - 2.0 * {name}) * xd_hx + (xd_sq{k}.{c} + xd_nq{k}.{c} - 2.0 * {name}) * xd_hy) + {r};\n        \
+             let dq = select(0.0, xd_w * resid / diag, diag > 0.0);\n        \
+             xd_c{k}.{c} = {name} + dq;\n        xd_change = max(xd_change, abs(dq));\n        xd_size = max(xd_size, abs({name} + dq));\n    }}"
+        ));
+    }
+    for &k in &planes_with_qs {
+        g.line(format!("    xd_dst{k}[xd_idx] = xd_c{k};"));
+    }
+    g.line("    atomicMax(&xd_flags[64u * xd_run + 4u], bitcast<u32>(xd_change));");
+    g.line("    atomicMax(&xd_flags[64u * xd_run + 5u], bitcast<u32>(xd_size));");
+    g.line("}");
+    g.out
+}
+
 /// The step module: initial condition and one explicit step.
 pub fn step_module(model: &Model) -> String {
     let mut g = Gen::new(model);
@@ -376,12 +470,18 @@ pub fn step_module(model: &Model) -> String {
     g.line("    if (xd_step.react_dt != 0.0) {");
     let args = g.species_args();
     for k in 0..g.planes {
-        let v = g.plane_vec(k, |s| match &model.species[s].reaction {
-            Some(_) => format!(
-                "{}(xd_run, x, y, t, {args})",
-                expr::fn_name(Role::Reaction, &model.species[s].name)
-            ),
-            None => "0.0".into(),
+        let v = g.plane_vec(k, |s| {
+            match &model.species[s]
+                .reaction
+                .as_ref()
+                .filter(|_| model.species[s].is_dynamic())
+            {
+                Some(_) => format!(
+                    "{}(xd_run, x, y, t, {args})",
+                    expr::fn_name(Role::Reaction, &model.species[s].name)
+                ),
+                None => "0.0".into(),
+            }
         });
         g.line(format!("        xd_r{k} = {v};"));
     }
@@ -406,7 +506,7 @@ pub fn check_module(model: &Model) -> String {
         aux_binding(g.planes)
     ));
     let reacting: Vec<usize> = (0..model.species.len())
-        .filter(|&s| model.species[s].reaction.is_some())
+        .filter(|&s| model.species[s].reaction.is_some() && model.species[s].is_dynamic())
         .collect();
     for &s in &reacting {
         let sp = &model.species[s];

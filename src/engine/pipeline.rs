@@ -20,6 +20,8 @@ pub struct Kernels {
     pub rkl2: Option<Rkl2Kernels>,
     /// Step-doubling error estimate (adaptive step control).
     pub error: wgpu::ComputePipeline,
+    /// Red-black SOR sweep of the quasi-steady species, when the model has any.
+    pub qs: Option<wgpu::ComputePipeline>,
 }
 
 pub struct Rkl2Kernels {
@@ -37,6 +39,9 @@ pub fn sources(model: &Model) -> Result<Vec<(&'static str, String)>> {
         ("react", codegen::react_module(model)),
         ("error", codegen::error_module(model)),
     ];
+    if model.species.iter().any(|s| s.quasi_steady) {
+        out.push(("qs", codegen::qs_module(model)));
+    }
     if !model.metrics.is_empty() {
         out.push(("metrics", codegen::metrics_module(model)));
     }
@@ -164,6 +169,9 @@ impl Kernels {
         });
         let kernels = Kernels {
             error: pipeline("error", "xd_error_main"),
+            qs: modules
+                .contains_key("qs")
+                .then(|| pipeline("qs", "xd_qs_main")),
             rkl2,
             init: pipeline("step", "xd_init_main"),
             step: pipeline("step", "xd_step_main"),

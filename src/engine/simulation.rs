@@ -26,6 +26,13 @@ const SERVICE: usize = 4;
 /// Steps between error estimates under adaptive step control (after each probed step).
 const ADAPTIVE_BATCH: u64 = 15;
 
+/// SOR sweeps of the quasi-steady species after every step (warm-started; the solve is
+/// finished to tolerance at the end of each batch).
+const QS_SWEEPS_PER_STEP: usize = 4;
+/// Sweeps between convergence checks, and the most before giving up.
+const QS_BLOCK: usize = 32;
+const QS_MAX_SWEEPS: usize = 200_000;
+
 /// Work done so far, for progress and throughput reports.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Counters {
@@ -133,6 +140,8 @@ pub struct Simulation {
     error_groups: Option<[wgpu::BindGroup; 2]>,
     /// The step the error estimate allows (infinite without adaptive control).
     error_dt: f64,
+    /// Relative change of the last quasi-steady sweep.
+    qs_change: f64,
     flags_staging: wgpu::Buffer,
     /// Which ping-pong set holds the current state.
     current: usize,
@@ -348,6 +357,7 @@ impl Simulation {
             rkl2_groups,
             error_groups,
             error_dt: f64::INFINITY,
+            qs_change: 0.0,
             flags_staging,
             current: 0,
             time: 0.0,
@@ -376,6 +386,9 @@ impl Simulation {
             pass.dispatch_workgroups(x, y, z);
         }
         self.current = 0;
+        self.queue.submit([enc.finish()]);
+        self.converge_qs()?;
+        let mut enc = self.encoder("init.check");
         self.encode_check(&mut enc);
         self.queue.submit([enc.finish()]);
         for (r, (bad, big, rate, soft)) in self.read_flags()?.into_iter().enumerate() {
@@ -487,12 +500,7 @@ impl Simulation {
     fn batch_steps(&self) -> u64 {
         let cells = self.scenarios[0].grid.cells() * self.planes.runs as u64;
         let by_cells = ((1u64 << 26) / cells).clamp(8, 1024);
-        let per_step = if self.plan.stages > 0 {
-            self.plan.stages as u64 + 1
-        } else {
-            self.plan.substeps as u64 + 1
-        };
-        let by_records = (MAX_RECORDS as u64 / per_step).max(1);
+        let by_records = (MAX_RECORDS as u64 / self.records_per_step() as u64).max(1);
         by_cells.min(by_records)
     }
 
@@ -511,7 +519,7 @@ impl Simulation {
         let coefs = |fast_pass: bool, h: f64| {
             let (mut cx, mut cy) = ([[0f32; 4]; 4], [[0f32; 4]; 4]);
             for (s, sp) in species.iter().enumerate() {
-                if self.plan.fast.contains(&sp.name) == fast_pass {
+                if sp.is_dynamic() && self.plan.fast.contains(&sp.name) == fast_pass {
                     cx[s / 4][s % 4] = (h / (grid.dx() * grid.dx())) as f32;
                     cy[s / 4][s % 4] = (h / (grid.dy() * grid.dy())) as f32;
                 }
@@ -676,17 +684,162 @@ impl Simulation {
 
     /// Records (dispatch uniforms) one step takes.
     fn records_per_step(&self) -> usize {
-        if self.plan.stages > 0 {
+        let scheme = if self.plan.stages > 0 {
             self.plan.stages as usize + 1
         } else if self.plan.substeps > 1 {
             self.plan.substeps as usize + 1
         } else {
             1
+        };
+        // Quasi-steady sweeps after each step take two more (red, black).
+        scheme + if self.kernels.qs.is_some() { 2 } else { 0 }
+    }
+
+    /// Encodes `n` steps of `dt` from the current time, their records from `first` on; with
+    /// quasi-steady species, each step is followed by a few SOR sweeps of their solve.
+    fn encode_steps(
+        &mut self,
+        enc: &mut wgpu::CommandEncoder,
+        first: usize,
+        n: u64,
+        dt: f64,
+    ) -> Result<usize> {
+        if self.kernels.qs.is_none() {
+            return self.encode_scheme(enc, first, n, dt);
+        }
+        let per = self.records_per_step();
+        let t0 = self.time;
+        let mut r = 0;
+        for k in 0..n as usize {
+            self.time = t0 + k as f64 * dt;
+            let base = first + k * per;
+            r += self.encode_scheme(enc, base, 1, dt)?;
+            self.time = t0 + (k + 1) as f64 * dt;
+            r += self.encode_qs(enc, base + per - 2, QS_SWEEPS_PER_STEP);
+        }
+        self.time = t0;
+        Ok(r)
+    }
+
+    /// Relaxation factor of the red-black SOR sweeps: optimal for the 5-point Laplacian on
+    /// this grid (decay and reactions only make the problem better conditioned).
+    fn sor_omega(&self) -> f64 {
+        let g = &self.scenarios[0].grid;
+        let (hx, hy) = (1.0 / (g.dx() * g.dx()), 1.0 / (g.dy() * g.dy()));
+        // The slowest mode varies along the longer side only (no-flux/periodic sides admit a
+        // constant mode along the other), so the Jacobi radius is cos(π / longest side).
+        let _ = (hx, hy);
+        let rho = (std::f64::consts::PI / g.nx.max(g.ny) as f64).cos();
+        2.0 / (1.0 + (1.0 - rho * rho).sqrt())
+    }
+
+    /// `sweeps` red-black SOR sweeps of the quasi-steady species at the current time, in place
+    /// on the current set; records `first` and `first + 1`. Returns the dispatches.
+    fn encode_qs(&mut self, enc: &mut wgpu::CommandEncoder, first: usize, sweeps: usize) -> usize {
+        let Some(pipeline) = &self.kernels.qs else {
+            return 0;
+        };
+        let mut bytes = vec![0u8; self.stride as usize * 2];
+        for colour in 0..2 {
+            let rec = StepUniform {
+                t: self.time as f32,
+                react_dt: self.sor_omega() as f32,
+                sel: colour,
+                ..bytemuck::Zeroable::zeroed()
+            };
+            self.write_record(&mut bytes, colour as usize, &rec);
+        }
+        self.queue.write_buffer(
+            &self.records,
+            self.stride * (SERVICE + first) as u64,
+            &bytes,
+        );
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("exoderm.qs"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        // Bind group (1 − current) writes the current set.
+        let group = &self.bind_groups[1 - self.current];
+        let (x, y, z) = self.workgroups();
+        for _ in 0..sweeps {
+            for colour in 0..2 {
+                pass.set_bind_group(
+                    0,
+                    group,
+                    &[(self.stride * (SERVICE + first + colour) as u64) as u32],
+                );
+                pass.dispatch_workgroups(x, y, z);
+            }
+        }
+        2 * sweeps
+    }
+
+    /// Sweeps the quasi-steady species until the scaled residual of the last sweep,
+    /// max |D∇²q + R| / (diagonal · max |q|) (= the largest update / ω), is below
+    /// `qs_tolerance` in every run.
+    fn converge_qs(&mut self) -> Result<()> {
+        if self.kernels.qs.is_none() {
+            return Ok(());
+        }
+        let tol = self.scenarios[0].time.qs_tolerance;
+        let flag_bytes = fields::FLAG_WORDS * 4 * self.planes.runs as u64;
+        let mut sweeps = 0;
+        loop {
+            let mut enc = self.encoder("qs.converge");
+            self.counters.dispatches += self.encode_qs(&mut enc, 0, QS_BLOCK - 1) as u64;
+            enc.clear_buffer(&self.planes.aux, 0, Some(flag_bytes));
+            self.counters.dispatches += self.encode_qs(&mut enc, 2, 1) as u64;
+            enc.copy_buffer_to_buffer(&self.planes.aux, 0, &self.flags_staging, 0, flag_bytes);
+            self.queue.submit([enc.finish()]);
+            sweeps += QS_BLOCK;
+            let bytes = fields::map_and_read(&self.device, &self.flags_staging)?;
+            let w: &[u32] = bytemuck::cast_slice(&bytes);
+            let omega = self.sor_omega();
+            let worst = w
+                .chunks_exact(fields::FLAG_WORDS as usize)
+                .enumerate()
+                .filter(|(run, _)| self.failed[*run].is_none())
+                .map(|(_, f)| {
+                    let (change, size) = (f32::from_bits(f[4]) as f64, f32::from_bits(f[5]) as f64);
+                    if size > 0.0 {
+                        change / omega / size
+                    } else if change > 0.0 {
+                        f64::INFINITY
+                    } else {
+                        0.0
+                    }
+                })
+                .fold(0.0, f64::max);
+            self.qs_change = worst;
+            if worst <= tol {
+                return Ok(());
+            }
+            if sweeps >= QS_MAX_SWEEPS || worst.is_nan() {
+                let names: Vec<&str> = self.scenarios[0]
+                    .model
+                    .species
+                    .iter()
+                    .filter(|s| s.quasi_steady)
+                    .map(|s| s.name.as_str())
+                    .collect();
+                return Err(Error::Stopped(format!(
+                    "the quasi-steady solve for `{}` did not converge at t = {} ({sweeps} sweeps, scaled residual {worst:.2e} > qs_tolerance {tol:.1e}); \
+                     is its decay (−∂R/∂c) positive and its reaction bounded? A quasi-steady species needs a steady state to exist",
+                    names.join("`, `"),
+                    format_time(self.time)
+                )));
+            }
         }
     }
 
-    /// Encodes `n` steps of `dt` from the current time, their records from `first` on.
-    fn encode_steps(
+    /// The scaled residual of the last quasi-steady sweep, for reports and tests.
+    pub fn qs_change(&self) -> f64 {
+        self.qs_change
+    }
+
+    /// The scheme's own encoder (no quasi-steady sweeps).
+    fn encode_scheme(
         &mut self,
         enc: &mut wgpu::CommandEncoder,
         first: usize,
@@ -749,7 +902,10 @@ impl Simulation {
                     self.time + k as f64 * dt
                 };
             }
+            self.queue.submit([enc.finish()]);
+            self.converge_qs()?;
             self.write_service_records();
+            let mut enc = self.encoder("check");
             self.encode_check(&mut enc);
             self.queue.submit([enc.finish()]);
             let flags = self.read_flags()?;
@@ -894,7 +1050,8 @@ impl Simulation {
                 if self.failed[run].is_some() {
                     continue;
                 }
-                for s in 0..nspecies {
+                for s in (0..nspecies).filter(|&s| self.scenarios[0].model.species[s].is_dynamic())
+                {
                     let (e, m) = (
                         f32::from_bits(words[32 + s]) as f64,
                         f32::from_bits(words[48 + s]) as f64,

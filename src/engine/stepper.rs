@@ -117,6 +117,7 @@ impl StepPlan {
             .model
             .species
             .iter()
+            .filter(|sp| sp.is_dynamic())
             .map(|sp| sp.diffusion)
             .fold(0.0, f64::max);
         let explicit = diffusion_limit(d_max, &s.grid);
@@ -191,6 +192,7 @@ impl StepPlan {
         let d_min = model
             .species
             .iter()
+            .filter(|s| s.is_dynamic())
             .map(|s| s.diffusion)
             .filter(|&d| d > 0.0)
             .fold(f64::INFINITY, f64::min);
@@ -198,7 +200,7 @@ impl StepPlan {
         let (slow_limit, slow_name) = model
             .species
             .iter()
-            .filter(|s| !is_fast(s.diffusion))
+            .filter(|s| s.is_dynamic() && !is_fast(s.diffusion))
             .map(|s| (diffusion_limit(s.diffusion, grid), s.name.clone()))
             .fold((f64::INFINITY, String::new()), |a, b| {
                 if b.0 < a.0 { b } else { a }
@@ -267,7 +269,11 @@ impl StepPlan {
         // Fast species: as many diffusion sub-steps as their own limit needs.
         let mut substeps = 1u32;
         let mut fast = vec![];
-        for s in model.species.iter().filter(|s| is_fast(s.diffusion)) {
+        for s in model
+            .species
+            .iter()
+            .filter(|s| s.is_dynamic() && is_fast(s.diffusion))
+        {
             let lim = DIFFUSION_SAFETY * diffusion_limit(s.diffusion, grid);
             if dt.is_finite() && dt > lim {
                 let m = (dt / lim).ceil();

@@ -24,6 +24,7 @@ pub fn model() -> Model {
             units: "fraction of confluence".into(),
             range: Some([0.0, 1.0]),
             description: "Cell density relative to confluence.".into(),
+            quasi_steady: false,
         }],
         params: vec![
             param(

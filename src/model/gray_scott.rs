@@ -37,6 +37,7 @@ pub fn model() -> Model {
                 units: "a.u.".into(),
                 range: Some([0.0, 1.0]),
                 description: "Substrate, fed at rate F.".into(),
+                quasi_steady: false,
             },
             Species {
                 name: "v".into(),
@@ -50,6 +51,7 @@ pub fn model() -> Model {
                 units: "a.u.".into(),
                 range: Some([0.0, 0.5]),
                 description: "Autocatalyst, removed at rate F + k.".into(),
+                quasi_steady: false,
             },
         ],
         params: vec![

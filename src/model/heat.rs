@@ -26,6 +26,7 @@ pub fn model() -> Model {
             units: "a.u.".into(),
             range: None,
             description: "A diffusing substance (arbitrary units).".into(),
+            quasi_steady: false,
         }],
         params: vec![
             param(

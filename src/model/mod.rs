@@ -73,6 +73,17 @@ pub struct Species {
     /// Colour-map range for snapshots; `None` takes the run's own min/max.
     pub range: Option<[f64; 2]>,
     pub description: String,
+    /// Solved each step as D ∇²c + R = 0 (fast species such as oxygen or short-lived
+    /// cytokines) instead of being stepped in time.
+    #[serde(default)]
+    pub quasi_steady: bool,
+}
+
+impl Species {
+    /// Stepped in time (diffusion limits, rate probe, sub-steps apply).
+    pub fn is_dynamic(&self) -> bool {
+        !self.quasi_steady
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -102,6 +102,9 @@ pub struct TimeSpec {
     pub scheme: Scheme,
     /// Relative error allowed per step; `Some` turns on adaptive step control (step doubling).
     pub tolerance: Option<f64>,
+    /// Quasi-steady solves stop when their scaled residual max |D∇²q + R| / (diag · max |q|)
+    /// is below this.
+    pub qs_tolerance: f64,
 }
 
 /// How a step is taken.
@@ -350,6 +353,7 @@ impl Ctx<'_> {
                         units: "a.u.".into(),
                         range: None,
                         description: String::new(),
+                        quasi_steady: false,
                     });
                     model.species.len() - 1
                 }
@@ -388,6 +392,9 @@ impl Ctx<'_> {
                 if let Some(b) = raw {
                     *slot = Some(Expr::new(b.get_ref().clone(), self.at(field(name), b)));
                 }
+            }
+            if let Some(q) = rs.quasi_steady {
+                s.quasi_steady = q;
             }
             if let Some(u) = &rs.units {
                 s.units = u.clone();
@@ -808,6 +815,17 @@ impl Ctx<'_> {
                 "keep one of them",
             ));
         }
+        let qs_tolerance = match &t.qs_tolerance {
+            None => 1e-6,
+            Some(v) if *v.get_ref() >= 5e-8 && *v.get_ref() < 1.0 => *v.get_ref(),
+            Some(v) => {
+                return Err(Error::scenario(
+                    self.at("time.qs_tolerance", v),
+                    "time.qs_tolerance must be from 5e-8 (near the f32 floor) to below 1",
+                    "write e.g. qs_tolerance = 1e-6",
+                ));
+            }
+        };
         Ok(TimeSpec {
             end,
             output_every,
@@ -815,6 +833,7 @@ impl Ctx<'_> {
             dt_at,
             scheme,
             tolerance,
+            qs_tolerance,
         })
     }
 

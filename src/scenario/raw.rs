@@ -48,6 +48,7 @@ pub struct RawTime {
     pub dt: Option<Spanned<toml::Value>>,
     pub scheme: Option<Spanned<String>>,
     pub tolerance: Option<Spanned<f64>>,
+    pub qs_tolerance: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +61,7 @@ pub struct RawSpecies {
     pub boundary_flux: Option<Spanned<String>>,
     pub exchange_rate: Option<Spanned<String>>,
     pub outside: Option<Spanned<String>>,
+    pub quasi_steady: Option<bool>,
     pub units: Option<String>,
     pub range: Option<Spanned<Vec<f64>>>,
     pub description: Option<String>,
