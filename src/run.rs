@@ -219,7 +219,9 @@ impl RunWriter {
                     "name": sp.name,
                     "diffusion_mm2_per_h": sp.diffusion,
                     "diffusion_substeps": if plan.fast.contains(&sp.name) { plan.substeps } else { 1 },
-                    "scheme": if plan.stages > 0 {
+                    "scheme": if sp.quasi_steady {
+                        format!("quasi-steady: D∇²c + R = 0 by red-black SOR each step, scaled residual ≤ {:e}", s.time.qs_tolerance)
+                    } else if plan.stages > 0 {
                         format!("diffusion: RKL2, {} stages; reaction: linearly implicit in own decay", plan.stages)
                     } else if plan.fast.contains(&sp.name) {
                         format!("forward Euler; diffusion in {} sub-steps", plan.substeps)

@@ -888,11 +888,13 @@ impl Simulation {
                     1
                 };
                 let dt = remaining / n_total as f64;
-                let batch = if self.scenarios[0].time.tolerance.is_some() {
-                    ADAPTIVE_BATCH
-                } else {
-                    self.batch_steps()
-                };
+                // Error estimates and quasi-steady convergence checks come once per batch.
+                let batch =
+                    if self.scenarios[0].time.tolerance.is_some() || self.kernels.qs.is_some() {
+                        ADAPTIVE_BATCH
+                    } else {
+                        self.batch_steps()
+                    };
                 let k = n_total.min(batch);
                 r += self.encode_steps(&mut enc, 0, k, dt)?;
                 n += k;
