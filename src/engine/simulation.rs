@@ -6,7 +6,13 @@
 //! every buffer, so a sweep of small runs fills the GPU with one dispatch per step instead of
 //! one tiny dispatch per run. A single run is the batch of one.
 
+mod adaptive;
+mod quasi_steady;
+mod rkl2;
+
 use std::time::Instant;
+
+use rkl2::{Rkl2Groups, rkl2_buffers};
 
 use serde::{Deserialize, Serialize};
 
@@ -86,42 +92,6 @@ pub fn batch_key(s: &Scenario) -> String {
         s.time.output_every,
         s.time.dt
     )
-}
-
-/// Bind groups of the RKL2 scheme: per plane, the five stage patterns of
-/// [`rkl2_buffers`]; per rotation buffer holding the last stage, the reaction pass.
-struct Rkl2Groups {
-    stages: Vec<Vec<wgpu::BindGroup>>,
-    react: Vec<wgpu::BindGroup>,
-}
-
-/// Stage pattern for RKL2 stage j (1-based): 0 for j = 1, 1 for j = 2, then 2 + j % 3.
-fn rkl2_combo(j: u32) -> usize {
-    match j {
-        1 => 0,
-        2 => 1,
-        _ => 2 + (j % 3) as usize,
-    }
-}
-
-/// For a stage pattern: (Y(j−1), Y(j−2), Yj) as rotation indices (A = 0, B = 1, C = 2);
-/// `None` is Y0.
-fn rkl2_buffers(combo: usize) -> (Option<usize>, Option<usize>, usize) {
-    match combo {
-        0 => (None, None, 0),
-        1 => (Some(0), None, 1),
-        // j % 3 == 0: j−1 ≡ 2 → out C... written generally: out = (j−1) % 3, j−1 → (j−2) % 3.
-        c => {
-            let m = c - 2; // j % 3
-            let out = (m + 2) % 3; // (j − 1) % 3
-            (Some((m + 1) % 3), Some(m), out)
-        }
-    }
-}
-
-/// Which rotation buffer holds the result of an `s`-stage RKL2 step.
-fn rkl2_final(s: u32) -> usize {
-    rkl2_buffers(rkl2_combo(s)).2
 }
 
 pub struct Simulation {
@@ -584,90 +554,6 @@ impl Simulation {
         r
     }
 
-    /// RKL2 steps: per step, `s` super-time-stepping stages of the diffusion (each plane its
-    /// own dispatch), then the IMEX reaction pass back into set 0. Returns the dispatches.
-    fn encode_rkl2(
-        &mut self,
-        enc: &mut wgpu::CommandEncoder,
-        first: usize,
-        n: u64,
-        dt: f64,
-    ) -> Result<usize> {
-        let (Some(rk), Some(groups)) = (&self.kernels.rkl2, &self.rkl2_groups) else {
-            return Err(Error::Internal("RKL2 plan without RKL2 kernels".into()));
-        };
-        if self.current != 0 {
-            return Err(Error::Internal("RKL2 keeps its state in set 0".into()));
-        }
-        let s = self.plan.stages;
-        let coefs = super::stepper::rkl2_coefficients(s);
-        let grid = &self.scenarios[0].grid;
-        let h = [
-            (1.0 / (grid.dx() * grid.dx())) as f32,
-            (1.0 / (grid.dy() * grid.dy())) as f32,
-            0.0,
-            0.0,
-        ];
-        let per_step = s as usize + 1;
-        let mut bytes = vec![0u8; self.stride as usize * per_step * n as usize];
-        for k in 0..n as usize {
-            let t = (self.time + k as f64 * dt) as f32;
-            for (j, c) in coefs.iter().enumerate() {
-                let mut rec = StepUniform {
-                    t,
-                    ..bytemuck::Zeroable::zeroed()
-                };
-                rec.cx[0] = [
-                    c[0] as f32,
-                    c[1] as f32,
-                    (c[2] * dt) as f32,
-                    (c[3] * dt) as f32,
-                ];
-                rec.cy[0] = h;
-                self.write_record(&mut bytes, k * per_step + j, &rec);
-            }
-            self.write_record(
-                &mut bytes,
-                k * per_step + s as usize,
-                &StepUniform {
-                    t,
-                    react_dt: dt as f32,
-                    ..bytemuck::Zeroable::zeroed()
-                },
-            );
-        }
-        self.queue.write_buffer(
-            &self.records,
-            self.stride * (SERVICE + first) as u64,
-            &bytes,
-        );
-        let (x, y, z) = self.workgroups();
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("exoderm.rkl2"),
-            timestamp_writes: None,
-        });
-        let mut dispatches = 0;
-        for k in 0..n as usize {
-            for j in 1..=s {
-                let offset =
-                    (self.stride * (SERVICE + first + k * per_step + j as usize - 1) as u64) as u32;
-                for (plane, pipeline) in rk.stages.iter().enumerate() {
-                    pass.set_pipeline(pipeline);
-                    pass.set_bind_group(0, &groups.stages[plane][rkl2_combo(j)], &[offset]);
-                    pass.dispatch_workgroups(x, y, z);
-                }
-                dispatches += 1;
-            }
-            let offset =
-                (self.stride * (SERVICE + first + k * per_step + s as usize) as u64) as u32;
-            pass.set_pipeline(&rk.react);
-            pass.set_bind_group(0, &groups.react[rkl2_final(s)], &[offset]);
-            pass.dispatch_workgroups(x, y, z);
-            dispatches += 1;
-        }
-        Ok(dispatches)
-    }
-
     fn live_runs(&self) -> usize {
         self.failed.iter().filter(|f| f.is_none()).count()
     }
@@ -719,123 +605,6 @@ impl Simulation {
         }
         self.time = t0;
         Ok(r)
-    }
-
-    /// Relaxation factor of the red-black SOR sweeps: optimal for the 5-point Laplacian on
-    /// this grid (decay and reactions only make the problem better conditioned).
-    fn sor_omega(&self) -> f64 {
-        let g = &self.scenarios[0].grid;
-        let (hx, hy) = (1.0 / (g.dx() * g.dx()), 1.0 / (g.dy() * g.dy()));
-        // The slowest mode varies along the longer side only (no-flux/periodic sides admit a
-        // constant mode along the other), so the Jacobi radius is cos(π / longest side).
-        let _ = (hx, hy);
-        let rho = (std::f64::consts::PI / g.nx.max(g.ny) as f64).cos();
-        2.0 / (1.0 + (1.0 - rho * rho).sqrt())
-    }
-
-    /// `sweeps` red-black SOR sweeps of the quasi-steady species at the current time, in place
-    /// on the current set; records `first` and `first + 1`. Returns the dispatches.
-    fn encode_qs(&mut self, enc: &mut wgpu::CommandEncoder, first: usize, sweeps: usize) -> usize {
-        let Some(pipeline) = &self.kernels.qs else {
-            return 0;
-        };
-        let mut bytes = vec![0u8; self.stride as usize * 2];
-        for colour in 0..2 {
-            let rec = StepUniform {
-                t: self.time as f32,
-                react_dt: self.sor_omega() as f32,
-                sel: colour,
-                ..bytemuck::Zeroable::zeroed()
-            };
-            self.write_record(&mut bytes, colour as usize, &rec);
-        }
-        self.queue.write_buffer(
-            &self.records,
-            self.stride * (SERVICE + first) as u64,
-            &bytes,
-        );
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("exoderm.qs"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(pipeline);
-        // Bind group (1 − current) writes the current set.
-        let group = &self.bind_groups[1 - self.current];
-        let (x, y, z) = self.workgroups();
-        for _ in 0..sweeps {
-            for colour in 0..2 {
-                pass.set_bind_group(
-                    0,
-                    group,
-                    &[(self.stride * (SERVICE + first + colour) as u64) as u32],
-                );
-                pass.dispatch_workgroups(x, y, z);
-            }
-        }
-        2 * sweeps
-    }
-
-    /// Sweeps the quasi-steady species until the scaled residual of the last sweep,
-    /// max |D∇²q + R| / (diagonal · max |q|) (= the largest update / ω), is below
-    /// `qs_tolerance` in every run.
-    fn converge_qs(&mut self) -> Result<()> {
-        if self.kernels.qs.is_none() {
-            return Ok(());
-        }
-        let tol = self.scenarios[0].time.qs_tolerance;
-        let flag_bytes = fields::FLAG_WORDS * 4 * self.planes.runs as u64;
-        let mut sweeps = 0;
-        loop {
-            let mut enc = self.encoder("qs.converge");
-            self.counters.dispatches += self.encode_qs(&mut enc, 0, QS_BLOCK - 1) as u64;
-            enc.clear_buffer(&self.planes.aux, 0, Some(flag_bytes));
-            self.counters.dispatches += self.encode_qs(&mut enc, 2, 1) as u64;
-            enc.copy_buffer_to_buffer(&self.planes.aux, 0, &self.flags_staging, 0, flag_bytes);
-            self.queue.submit([enc.finish()]);
-            sweeps += QS_BLOCK;
-            let bytes = fields::map_and_read(&self.device, &self.flags_staging)?;
-            let w: &[u32] = bytemuck::cast_slice(&bytes);
-            let omega = self.sor_omega();
-            let worst = w
-                .chunks_exact(fields::FLAG_WORDS as usize)
-                .enumerate()
-                .filter(|(run, _)| self.failed[*run].is_none())
-                .map(|(_, f)| {
-                    let (change, size) = (f32::from_bits(f[4]) as f64, f32::from_bits(f[5]) as f64);
-                    if size > 0.0 {
-                        change / omega / size
-                    } else if change > 0.0 {
-                        f64::INFINITY
-                    } else {
-                        0.0
-                    }
-                })
-                .fold(0.0, f64::max);
-            self.qs_change = worst;
-            if worst <= tol {
-                return Ok(());
-            }
-            if sweeps >= QS_MAX_SWEEPS || worst.is_nan() {
-                let names: Vec<&str> = self.scenarios[0]
-                    .model
-                    .species
-                    .iter()
-                    .filter(|s| s.quasi_steady)
-                    .map(|s| s.name.as_str())
-                    .collect();
-                return Err(Error::Stopped(format!(
-                    "the quasi-steady solve for `{}` did not converge at t = {} ({sweeps} sweeps, scaled residual {worst:.2e} > qs_tolerance {tol:.1e}); \
-                     is its decay (−∂R/∂c) positive and its reaction bounded? A quasi-steady species needs a steady state to exist",
-                    names.join("`, `"),
-                    format_time(self.time)
-                )));
-            }
-        }
-    }
-
-    /// The scaled residual of the last quasi-steady sweep, for reports and tests.
-    pub fn qs_change(&self) -> f64 {
-        self.qs_change
     }
 
     /// The scheme's own encoder (no quasi-steady sweeps).
@@ -975,128 +744,6 @@ impl Simulation {
             self.combine_plans();
         }
         Ok(())
-    }
-
-    /// Copies every plane of `from` into `to`.
-    fn copy_planes(enc: &mut wgpu::CommandEncoder, from: &[wgpu::Buffer], to: &[wgpu::Buffer]) {
-        for (a, b) in from.iter().zip(to) {
-            enc.copy_buffer_to_buffer(a, 0, b, 0, a.size());
-        }
-    }
-
-    /// Step doubling: one step of dt against two of dt/2 from the same state. Accepts the two
-    /// half steps (the better answer) when the difference is within the tolerance, relative to
-    /// each species' largest value; otherwise restores the state and retries with a smaller
-    /// step. Either way the next step is sized from the estimate (first-order controller).
-    /// Returns (steps, dispatches, the encoder to continue the batch in).
-    fn adaptive_step(
-        &mut self,
-        until: f64,
-        tol: f64,
-    ) -> Result<(u64, usize, wgpu::CommandEncoder)> {
-        let n_scratch = self.planes.scratch.len();
-        loop {
-            let remaining = until - self.time;
-            let cap = self.step_cap();
-            let n_total = if cap.is_finite() {
-                (remaining / cap * (1.0 - 1e-12)).ceil().max(1.0)
-            } else {
-                1.0
-            };
-            let dt = remaining / n_total;
-            let orig = self.current;
-            let mut enc = self.encoder("probe");
-            Self::copy_planes(
-                &mut enc,
-                &self.planes.sets[orig],
-                &self.planes.scratch[n_scratch - 2],
-            );
-            let per = self.records_per_step();
-            let t0 = self.time;
-            let mut r = self.encode_steps(&mut enc, 0, 1, dt)?;
-            Self::copy_planes(
-                &mut enc,
-                &self.planes.sets[self.current],
-                &self.planes.scratch[n_scratch - 1],
-            );
-            Self::copy_planes(
-                &mut enc,
-                &self.planes.scratch[n_scratch - 2],
-                &self.planes.sets[orig],
-            );
-            self.current = orig;
-            r += self.encode_steps(&mut enc, per, 2, dt / 2.0)?;
-            let flag_bytes = fields::FLAG_WORDS * 4 * self.planes.runs as u64;
-            enc.clear_buffer(&self.planes.aux, 0, Some(flag_bytes));
-            {
-                let groups = self
-                    .error_groups
-                    .as_ref()
-                    .ok_or_else(|| Error::Internal("adaptive step without error kernels".into()))?;
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("exoderm.error"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&self.kernels.error);
-                pass.set_bind_group(0, &groups[self.current], &[0]);
-                let (x, y, z) = self.workgroups();
-                pass.dispatch_workgroups(x, y, z);
-            }
-            enc.copy_buffer_to_buffer(&self.planes.aux, 0, &self.flags_staging, 0, flag_bytes);
-            self.queue.submit([enc.finish()]);
-            let bytes = fields::map_and_read(&self.device, &self.flags_staging)?;
-            let w: &[u32] = bytemuck::cast_slice(&bytes);
-            let nspecies = self.scenarios[0].model.species.len();
-            let mut err = 0.0f64;
-            for (run, words) in w.chunks_exact(fields::FLAG_WORDS as usize).enumerate() {
-                if self.failed[run].is_some() {
-                    continue;
-                }
-                for s in (0..nspecies).filter(|&s| self.scenarios[0].model.species[s].is_dynamic())
-                {
-                    let (e, m) = (
-                        f32::from_bits(words[32 + s]) as f64,
-                        f32::from_bits(words[48 + s]) as f64,
-                    );
-                    let scaled = if m > 0.0 {
-                        e / (tol * m)
-                    } else if e > 0.0 {
-                        f64::INFINITY
-                    } else {
-                        0.0
-                    };
-                    err = err.max(if scaled.is_nan() {
-                        f64::INFINITY
-                    } else {
-                        scaled
-                    });
-                }
-            }
-            // First-order controller (both schemes are first order once split).
-            let factor = if err > 0.0 {
-                (0.9 / err.sqrt()).clamp(0.2, 2.0)
-            } else {
-                2.0
-            };
-            let floor = 1e-12 * self.scenarios[0].time.end.max(1.0);
-            if err <= 1.0 || dt <= floor {
-                self.counters.accepted += 1;
-                self.error_dt = dt * factor;
-                self.time = if n_total <= 1.0 { until } else { t0 + dt };
-                return Ok((2, r, self.encoder("steps")));
-            }
-            self.counters.rejected += 1;
-            self.error_dt = dt * factor.min(0.9);
-            let mut enc = self.encoder("reject");
-            Self::copy_planes(
-                &mut enc,
-                &self.planes.scratch[n_scratch - 2],
-                &self.planes.sets[orig],
-            );
-            self.queue.submit([enc.finish()]);
-            self.current = orig;
-            self.counters.dispatches += r as u64;
-        }
     }
 
     fn blowup(&self, run: usize, bad: u32, big: u32, t_before: f64) -> Error {
