@@ -158,41 +158,32 @@ fn a_2x2x2_sweep_writes_runs_summary_and_plots() {
     }
 }
 
+/// `exoderm sweep sweep.toml --out OUT --quiet --batch 2 EXTRA...`, not yet run.
+fn sweep_in_twos(dir: &Path, out: &str, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "sweep",
+        "sweep.toml",
+        "--out",
+        out,
+        "--quiet",
+        "--batch",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    cmd(dir, &args)
+}
+
 #[test]
 fn shards_together_equal_the_unsharded_sweep_and_env_vars_equal_the_flag() {
     need_gpu!();
     let d = setup(SWEEP_2X2X2);
-    ok(cmd(
-        d.path(),
-        &[
-            "sweep",
-            "sweep.toml",
-            "--out",
-            "whole",
-            "--quiet",
-            "--batch",
-            "2",
-        ],
-    )
-    .output()
-    .unwrap());
+    ok(sweep_in_twos(d.path(), "whole", &[]).output().unwrap());
     for i in 0..3 {
-        ok(cmd(
-            d.path(),
-            &[
-                "sweep",
-                "sweep.toml",
-                "--out",
-                "sharded",
-                "--quiet",
-                "--batch",
-                "2",
-                "--shard",
-                &format!("{i}/3"),
-            ],
-        )
-        .output()
-        .unwrap());
+        ok(
+            sweep_in_twos(d.path(), "sharded", &["--shard", &format!("{i}/3")])
+                .output()
+                .unwrap(),
+        );
     }
     ok(cmd(d.path(), &["sweep", "--merge", "sharded"])
         .output()
@@ -203,54 +194,19 @@ fn shards_together_equal_the_unsharded_sweep_and_env_vars_equal_the_flag() {
     );
 
     // Slurm's variables and Kubernetes' index select the same runs as --shard 1/3.
-    ok(cmd(
-        d.path(),
-        &[
-            "sweep",
-            "sweep.toml",
-            "--out",
-            "flag",
-            "--quiet",
-            "--batch",
-            "2",
-            "--shard",
-            "1/3",
-        ],
-    )
-    .output()
-    .unwrap());
-    ok(cmd(
-        d.path(),
-        &[
-            "sweep",
-            "sweep.toml",
-            "--out",
-            "slurm",
-            "--quiet",
-            "--batch",
-            "2",
-        ],
-    )
-    .env("SLURM_ARRAY_TASK_ID", "1")
-    .env("SLURM_ARRAY_TASK_COUNT", "3")
-    .output()
-    .unwrap());
-    ok(cmd(
-        d.path(),
-        &[
-            "sweep",
-            "sweep.toml",
-            "--out",
-            "k8s",
-            "--quiet",
-            "--batch",
-            "2",
-        ],
-    )
-    .env("JOB_COMPLETION_INDEX", "1")
-    .env("EXODERM_SHARD_COUNT", "3")
-    .output()
-    .unwrap());
+    ok(sweep_in_twos(d.path(), "flag", &["--shard", "1/3"])
+        .output()
+        .unwrap());
+    ok(sweep_in_twos(d.path(), "slurm", &[])
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .output()
+        .unwrap());
+    ok(sweep_in_twos(d.path(), "k8s", &[])
+        .env("JOB_COMPLETION_INDEX", "1")
+        .env("EXODERM_SHARD_COUNT", "3")
+        .output()
+        .unwrap());
     let flag = runs_in(&d.path().join("flag"));
     assert!(!flag.is_empty() && flag.len() < 8, "{flag:?}");
     assert_eq!(runs_in(&d.path().join("slurm")), flag);
