@@ -32,8 +32,13 @@ pub struct Rkl2Kernels {
 
 /// The WGSL sources of a model's modules, validated: (label, source).
 pub fn sources(model: &Model) -> Result<Vec<(&'static str, String)>> {
+    sources_for(model, true)
+}
+
+/// The modules for a simulation of one run (`batched = false`) or of several.
+pub fn sources_for(model: &Model, batched: bool) -> Result<Vec<(&'static str, String)>> {
     let mut out = vec![
-        ("step", codegen::step_module(model)),
+        ("step", codegen::step_module_for(model, batched)),
         ("check", codegen::check_module(model)),
         ("sts", codegen::sts_module(model)),
         ("react", codegen::react_module(model)),
@@ -107,8 +112,8 @@ fn sts_layout_entries() -> Vec<wgpu::BindGroupLayoutEntry> {
 }
 
 impl Kernels {
-    pub fn new(device: &wgpu::Device, model: &Model, rkl2: bool) -> Result<Kernels> {
-        let sources = sources(model)?;
+    pub fn new(device: &wgpu::Device, model: &Model, rkl2: bool, batched: bool) -> Result<Kernels> {
+        let sources = sources_for(model, batched)?;
         let planes = model.planes();
         let name = &model.name;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);

@@ -171,7 +171,7 @@ impl Simulation {
         let model = &first.model;
         fields::check_limits(model, &first.grid, runs, limits, adapter)?;
         let rkl2 = first.time.scheme == crate::scenario::Scheme::Rkl2;
-        let kernels = Kernels::new(device, model, rkl2)?;
+        let kernels = Kernels::new(device, model, rkl2, runs > 1)?;
         let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let adaptive = first.time.tolerance.is_some();
         // RKL2 stages rotate through 2 extra sets; step doubling keeps a saved state and a
@@ -486,12 +486,20 @@ impl Simulation {
         grid: &crate::scenario::Grid,
     ) -> usize {
         let m = self.plan.substeps as usize;
+        // A single run's kernel has no D of its own (codegen::step_module_for): fold it in here.
+        let fold = |s: usize| {
+            if self.planes.runs == 1 {
+                self.scenarios[0].model.species[s].diffusion
+            } else {
+                1.0
+            }
+        };
         let coefs = |fast_pass: bool, h: f64| {
             let (mut cx, mut cy) = ([[0f32; 4]; 4], [[0f32; 4]; 4]);
             for (s, sp) in species.iter().enumerate() {
                 if sp.is_dynamic() && self.plan.fast.contains(&sp.name) == fast_pass {
-                    cx[s / 4][s % 4] = (h / (grid.dx() * grid.dx())) as f32;
-                    cy[s / 4][s % 4] = (h / (grid.dy() * grid.dy())) as f32;
+                    cx[s / 4][s % 4] = (fold(s) * h / (grid.dx() * grid.dx())) as f32;
+                    cy[s / 4][s % 4] = (fold(s) * h / (grid.dy() * grid.dy())) as f32;
                 }
             }
             (cx, cy)
