@@ -94,6 +94,14 @@ pub fn batch_key(s: &Scenario) -> String {
     )
 }
 
+/// A labelled compute pass without timestamps.
+fn compute_pass<'e>(enc: &'e mut wgpu::CommandEncoder, label: &str) -> wgpu::ComputePass<'e> {
+    enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(label),
+        timestamp_writes: None,
+    })
+}
+
 pub struct Simulation {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -345,10 +353,7 @@ impl Simulation {
         self.write_service_records();
         let mut enc = self.encoder("init");
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("exoderm.init"),
-                timestamp_writes: None,
-            });
+            let mut pass = compute_pass(&mut enc, "exoderm.init");
             pass.set_pipeline(&self.kernels.init);
             // Bind group 1 reads set 1 and writes set 0.
             pass.set_bind_group(0, &self.bind_groups[1], &[0]);
@@ -419,6 +424,12 @@ impl Simulation {
             .copy_from_slice(bytemuck::bytes_of(rec));
     }
 
+    /// Uploads step records to slots `SERVICE + first ..` (before the submit that uses them).
+    fn upload_records(&self, first: usize, bytes: &[u8]) {
+        self.queue
+            .write_buffer(&self.records, self.stride * (SERVICE + first) as u64, bytes);
+    }
+
     fn write_service_records(&self) {
         let mut bytes = vec![0u8; self.stride as usize * SERVICE];
         for g in 0..SERVICE {
@@ -437,10 +448,7 @@ impl Simulation {
         let flag_bytes = fields::FLAG_WORDS * 4 * self.planes.runs as u64;
         enc.clear_buffer(&self.planes.aux, 0, Some(flag_bytes));
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("exoderm.check"),
-                timestamp_writes: None,
-            });
+            let mut pass = compute_pass(enc, "exoderm.check");
             pass.set_pipeline(&self.kernels.check);
             pass.set_bind_group(0, &self.bind_groups[self.current], &[0]);
             let (x, y, z) = self.workgroups();
@@ -542,15 +550,8 @@ impl Simulation {
             );
             r += 1;
         }
-        self.queue.write_buffer(
-            &self.records,
-            self.stride * (SERVICE + first) as u64,
-            &bytes,
-        );
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("exoderm.steps"),
-            timestamp_writes: None,
-        });
+        self.upload_records(first, &bytes);
+        let mut pass = compute_pass(enc, "exoderm.steps");
         pass.set_pipeline(&self.kernels.step);
         let (x, y, z) = self.workgroups();
         for i in 0..r {
@@ -842,10 +843,7 @@ impl Simulation {
         for g in 0..model.metrics.len().div_ceil(4) {
             let mut enc = self.encoder("metrics");
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("exoderm.metrics"),
-                    timestamp_writes: None,
-                });
+                let mut pass = compute_pass(&mut enc, "exoderm.metrics");
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(
                     0,

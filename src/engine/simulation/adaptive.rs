@@ -63,10 +63,7 @@ impl Simulation {
                     .error_groups
                     .as_ref()
                     .ok_or_else(|| Error::Internal("adaptive step without error kernels".into()))?;
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("exoderm.error"),
-                    timestamp_writes: None,
-                });
+                let mut pass = compute_pass(&mut enc, "exoderm.error");
                 pass.set_pipeline(&self.kernels.error);
                 pass.set_bind_group(0, &groups[self.current], &[0]);
                 let (x, y, z) = self.workgroups();

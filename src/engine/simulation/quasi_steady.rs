@@ -35,15 +35,8 @@ impl Simulation {
             };
             self.write_record(&mut bytes, colour as usize, &rec);
         }
-        self.queue.write_buffer(
-            &self.records,
-            self.stride * (SERVICE + first) as u64,
-            &bytes,
-        );
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("exoderm.qs"),
-            timestamp_writes: None,
-        });
+        self.upload_records(first, &bytes);
+        let mut pass = compute_pass(enc, "exoderm.qs");
         pass.set_pipeline(pipeline);
         // Bind group (1 − current) writes the current set.
         let group = &self.bind_groups[1 - self.current];

@@ -92,16 +92,9 @@ impl Simulation {
                 },
             );
         }
-        self.queue.write_buffer(
-            &self.records,
-            self.stride * (SERVICE + first) as u64,
-            &bytes,
-        );
+        self.upload_records(first, &bytes);
         let (x, y, z) = self.workgroups();
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("exoderm.rkl2"),
-            timestamp_writes: None,
-        });
+        let mut pass = compute_pass(enc, "exoderm.rkl2");
         let mut dispatches = 0;
         for k in 0..n as usize {
             for j in 1..=s {
