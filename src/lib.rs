@@ -19,6 +19,8 @@
 //! ([`engine::GpuContext`]); nothing under `engine/`, `model/` or `scenario/` knows about
 //! windows.
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod batch;
 pub mod bench;
 pub mod engine;

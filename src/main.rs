@@ -1,7 +1,7 @@
 //! The `exoderm` binary: parses arguments, runs one command, prints the whole error chain
 //! once and exits non-zero on failure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -21,6 +21,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the desktop app (the default with no command): watch, paint, compare, record.
+    #[cfg(feature = "gui")]
+    Gui {
+        /// A scenario file or shipped preset name (default: the last one, else the epidermal wound).
+        scenario: Option<String>,
+        /// Start playing at once.
+        #[arg(long)]
+        play: bool,
+        /// Start side by side with the scenario's suggested difference.
+        #[arg(long)]
+        compare: bool,
+        /// Presentation mode: large text, fewer controls.
+        #[arg(long)]
+        present: bool,
+        /// Close after this many seconds (demos, smoke tests).
+        #[arg(long, value_name = "SECONDS")]
+        exit_after: Option<f64>,
+        /// With --exit-after: save a PNG screenshot of the window just before closing.
+        #[arg(long, value_name = "PATH", requires = "exit_after")]
+        screenshot: Option<PathBuf>,
+    },
     /// Run a scenario headless (no window), writing metrics, fields, snapshots and run.json.
     Run {
         /// A scenario file, or the name of a shipped one (see `exoderm presets`).
@@ -82,13 +103,7 @@ enum Command {
 }
 
 fn load(name: &str) -> anyhow::Result<Scenario> {
-    let path = Path::new(name);
-    if !path.exists()
-        && let Some((p, text)) = presets::find(name)
-    {
-        return Ok(Scenario::parse(text, &format!("{p} (built in)"))?);
-    }
-    Ok(Scenario::load(path)?)
+    Ok(presets::load(name)?)
 }
 
 fn main() -> ExitCode {
@@ -106,6 +121,16 @@ fn main() -> ExitCode {
 
 fn real_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    #[cfg(feature = "gui")]
+    let command = cli.command.unwrap_or(Command::Gui {
+        scenario: None,
+        play: false,
+        compare: false,
+        present: false,
+        exit_after: None,
+        screenshot: None,
+    });
+    #[cfg(not(feature = "gui"))]
     let Some(command) = cli.command else {
         use clap::CommandFactory;
         Cli::command().print_help()?;
@@ -113,6 +138,24 @@ fn real_main() -> anyhow::Result<()> {
         return Ok(());
     };
     match command {
+        #[cfg(feature = "gui")]
+        Command::Gui {
+            scenario,
+            play,
+            compare,
+            present,
+            exit_after,
+            screenshot,
+        } => {
+            exoderm::app::run(exoderm::app::GuiOptions {
+                scenario,
+                exit_after,
+                screenshot,
+                presentation: present,
+                play,
+                compare,
+            })?;
+        }
         Command::Run {
             scenario,
             out,

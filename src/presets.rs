@@ -20,6 +20,22 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../assets/examples/heat.toml"),
     ),
     (
+        "assets/presets/epidermal_wound.toml",
+        include_str!("../assets/presets/epidermal_wound.toml"),
+    ),
+    (
+        "assets/presets/gray_scott_mitosis.toml",
+        include_str!("../assets/presets/gray_scott_mitosis.toml"),
+    ),
+    (
+        "assets/presets/scratch_assay.toml",
+        include_str!("../assets/presets/scratch_assay.toml"),
+    ),
+    (
+        "assets/presets/turing_spots.toml",
+        include_str!("../assets/presets/turing_spots.toml"),
+    ),
+    (
         "assets/examples/wound_stiff.toml",
         include_str!("../assets/examples/wound_stiff.toml"),
     ),
@@ -41,3 +57,28 @@ pub fn short_name(path: &str) -> &str {
         .unwrap_or(path)
         .trim_end_matches(".toml")
 }
+
+/// A scenario by file path, or by the name of a shipped one when no such file exists.
+pub fn load(name: &str) -> crate::Result<crate::Scenario> {
+    let path = std::path::Path::new(name);
+    if !path.exists()
+        && let Some((p, text)) = find(name)
+    {
+        return crate::Scenario::parse(text, &format!("{p} (built in)"));
+    }
+    crate::Scenario::load(path)
+}
+
+/// The classroom presets (`assets/presets/`), the app's menu, default first.
+pub fn classroom() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&str, &str)> = SCENARIOS
+        .iter()
+        .copied()
+        .filter(|(p, _)| p.starts_with("assets/presets/"))
+        .collect();
+    out.sort_by_key(|(p, _)| (short_name(p) != DEFAULT, *p));
+    out
+}
+
+/// The scenario the app opens first: the most instructive wound.
+pub const DEFAULT: &str = "epidermal_wound";

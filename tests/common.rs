@@ -66,3 +66,20 @@ pub fn fields_f64(sim: &Simulation) -> Vec<Vec<f64>> {
         .map(|f| f.iter().map(|&v| v as f64).collect())
         .collect()
 }
+
+/// A private 0700 XDG_RUNTIME_DIR for child processes (Mesa complains without one).
+#[cfg_attr(not(feature = "gui"), allow(dead_code))]
+pub fn runtime_dir() -> std::path::PathBuf {
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("exoderm-test-xdg-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        d
+    })
+    .clone()
+}

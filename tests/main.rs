@@ -6,6 +6,9 @@ mod common;
 mod analytic;
 mod checkpoint;
 mod cli;
+mod events;
+#[cfg(feature = "gui")]
+mod gui;
 mod reference;
 mod scenario_errors;
 mod shaders;

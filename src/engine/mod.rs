@@ -4,9 +4,11 @@
 
 pub mod codegen;
 pub mod context;
+pub mod events;
 pub mod fields;
 pub mod pipeline;
 pub mod reference;
+pub mod render;
 pub mod simulation;
 pub mod stepper;
 pub mod uniforms;

@@ -7,6 +7,7 @@
 //! one tiny dispatch per run. A single run is the batch of one.
 
 mod adaptive;
+mod interventions;
 mod quasi_steady;
 mod rkl2;
 
@@ -130,6 +131,8 @@ pub struct Simulation {
     /// Why each run stopped, if it did (the error's text).
     failed: Vec<Option<String>>,
     counters: Counters,
+    /// The deposit kernel, built on the first event or brush stroke.
+    depositor: Option<super::events::Depositor>,
 }
 
 impl Simulation {
@@ -343,6 +346,7 @@ impl Simulation {
             plan: placeholder,
             failed: (0..runs).map(|_| None).collect(),
             counters: Counters::default(),
+            depositor: None,
         };
         sim.initialise()?;
         Ok(sim)
@@ -361,6 +365,7 @@ impl Simulation {
             pass.dispatch_workgroups(x, y, z);
         }
         self.current = 0;
+        self.apply_due(&mut enc, 0.0)?;
         self.queue.submit([enc.finish()]);
         self.converge_qs()?;
         let mut enc = self.encoder("init.check");
@@ -570,9 +575,10 @@ impl Simulation {
     /// Advances to `until` (h), calling `progress(time)` after every batch. A run that blows
     /// up is stopped (see [`Simulation::run_error`]); the others go on. Returns an error when
     /// no run is left (for a single run: its blow-up).
+    /// Scheduled events apply when the clock reaches them.
     pub fn advance(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
         let started = Instant::now();
-        let result = self.advance_inner(until, progress);
+        let result = self.advance_through_events(until, progress);
         self.counters.seconds += started.elapsed().as_secs_f64();
         result
     }
@@ -947,6 +953,14 @@ impl Simulation {
 
     pub fn runs(&self) -> usize {
         self.planes.runs
+    }
+    /// Which ping-pong set holds the current state (for views that read the planes).
+    pub fn current_set(&self) -> usize {
+        self.current
+    }
+    /// The field planes of ping-pong set `set` (0 or 1).
+    pub fn planes_of_set(&self, set: usize) -> &[wgpu::Buffer] {
+        &self.planes.sets[set]
     }
     pub fn time(&self) -> f64 {
         self.time

@@ -8,7 +8,7 @@ pub fn model() -> Model {
     let m = "fisher";
     Model {
         name: m.into(),
-        description: "Fisher–KPP u_t = D ∇²u + r·u·(1 − u): cells (u, fraction of confluence) \
+        description: "Fisher–KPP u_t = D Δu + r·u·(1 − u): cells (u, fraction of confluence) \
                       spread from the left into an empty scratch. The front moves at \
                       2·sqrt(D·r) (SOURCES.md §1.1)."
             .into(),

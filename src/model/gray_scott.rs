@@ -12,7 +12,7 @@ pub fn model() -> Model {
     Model {
         name: m.into(),
         description:
-            "Gray–Scott u_t = Du ∇²u − u v² + F (1 − u), v_t = Dv ∇²v + u v² − (F + k) v: \
+            "Gray–Scott u_t = Du Δu − u v² + F (1 − u), v_t = Dv Δv + u v² − (F + k) v: \
                       a feed substrate u and an autocatalyst v. From one seed, spots grow and divide; \
                       change F and k to get stripes, mazes or waves."
                 .into(),

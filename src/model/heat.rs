@@ -7,7 +7,7 @@ pub fn model() -> Model {
     let m = "heat";
     Model {
         name: m.into(),
-        description: "Pure diffusion u_t = D ∇²u of a Gaussian blob. Its variance grows by \
+        description: "Pure diffusion u_t = D Δu of a Gaussian blob. Its variance grows by \
                       2·D·t per axis and its total is conserved — watch it spread and flatten."
             .into(),
         species: vec![Species {

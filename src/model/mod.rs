@@ -150,6 +150,9 @@ impl Model {
         self.species.iter().position(|s| s.name == name)
     }
 
+    pub fn species_names(&self) -> Vec<&str> {
+        self.species.iter().map(|s| s.name.as_str()).collect()
+    }
     pub fn param_index(&self, name: &str) -> Option<usize> {
         self.params.iter().position(|p| p.name == name)
     }

@@ -2,7 +2,12 @@
 //! (a built-in with overrides, or the file's own equations) and every expression checked.
 //! Every error names the file, the line, the field and the fix.
 
+mod display;
 mod raw;
+
+pub use display::{
+    Action, Amounts, Brush, Compare, Display, Event, Explain, Skin, TimeUnit, colormap_name,
+};
 
 use std::path::Path;
 
@@ -141,6 +146,10 @@ pub struct Scenario {
     pub time: TimeSpec,
     pub model: Model,
     pub output: OutputSpec,
+    /// How the app shows it: classroom text, first species, brushes, skin view.
+    pub display: Display,
+    /// Scheduled interventions, in time order.
+    pub events: Vec<Event>,
     /// The TOML text it was parsed from (saved beside a run's outputs, so it can resume).
     #[serde(skip)]
     pub source: String,
@@ -167,7 +176,7 @@ impl Scenario {
                     field: "(file)".into(),
                 },
                 msg,
-                "see assets/examples/*.toml for the scenario format (keys: model, seed, grid, time, species, reactions, params, metrics, output)",
+                "see assets/examples/*.toml for the scenario format (keys: model, seed, grid, time, species, reactions, params, metrics, output, explain, view, event)",
             )
         })?;
         ctx.build(raw)
@@ -259,6 +268,8 @@ impl Ctx<'_> {
             })?,
         };
         let output = self.output(&raw)?;
+        let display = self.display(&raw, &model, time.end)?;
+        let events = self.events(&raw, &model)?;
         Ok(Scenario {
             file: self.file.into(),
             seed,
@@ -266,6 +277,8 @@ impl Ctx<'_> {
             time,
             model,
             output,
+            display,
+            events,
             source: self.text.into(),
         })
     }

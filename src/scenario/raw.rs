@@ -22,6 +22,83 @@ pub struct RawScenario {
     #[serde(default)]
     pub metrics: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     pub output: Option<Spanned<RawOutput>>,
+    pub explain: Option<Spanned<RawExplain>>,
+    pub view: Option<Spanned<RawView>>,
+    #[serde(default)]
+    pub event: Vec<Spanned<RawEvent>>,
+}
+
+/// Classroom text shown beside the view.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExplain {
+    pub title: Option<String>,
+    pub what: Option<String>,
+    #[serde(rename = "try")]
+    pub try_: Option<String>,
+    pub watch: Option<String>,
+    pub source: Option<String>,
+}
+
+/// How the app shows the scenario.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawView {
+    pub species: Option<Spanned<String>>,
+    pub colormap: Option<Spanned<String>>,
+    pub time_unit: Option<Spanned<String>>,
+    pub closure_of: Option<Spanned<String>>,
+    pub compare: Option<Spanned<RawCompare>>,
+    pub skin: Option<Spanned<RawSkin>>,
+    #[serde(default)]
+    pub brush: Vec<Spanned<RawBrush>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompare {
+    pub param: Spanned<String>,
+    pub value: Spanned<f64>,
+    pub a: Option<String>,
+    pub b: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSkin {
+    pub epidermis: Option<Spanned<String>>,
+    pub scab: Option<Spanned<String>>,
+    pub inflammation: Option<Spanned<String>>,
+    pub collagen: Option<Spanned<String>>,
+}
+
+/// Species values inside a circle: `set` replaces, `add` adds.
+pub type RawAmounts = BTreeMap<Spanned<String>, Spanned<f64>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBrush {
+    pub name: Spanned<String>,
+    pub doc: Option<String>,
+    #[serde(default)]
+    pub set: RawAmounts,
+    #[serde(default)]
+    pub add: RawAmounts,
+}
+
+/// A scheduled intervention: a deposit in a circle, or a parameter change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvent {
+    pub at: Spanned<toml::Value>,
+    pub center: Option<Spanned<Vec<toml::Value>>>,
+    pub radius: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    pub set: RawAmounts,
+    #[serde(default)]
+    pub add: RawAmounts,
+    pub param: Option<Spanned<String>>,
+    pub value: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

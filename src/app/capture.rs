@@ -1,0 +1,206 @@
+//! Sharing what is on screen: a screenshot to PNG, a recording of the field view to an
+//! animated GIF or a numbered PNG sequence. Frames come from eframe's screenshot of the
+//! whole window (what the audience saw), cropped to the view.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use eframe::egui;
+
+use crate::error::{Error, Result};
+
+/// `rect` (points) of `image` (pixels at `ppp` pixels per point), clamped to the image.
+pub fn crop(image: &egui::ColorImage, rect: egui::Rect, ppp: f32) -> egui::ColorImage {
+    let [w, h] = image.size;
+    let x0 = ((rect.min.x * ppp).round().max(0.0) as usize).min(w);
+    let y0 = ((rect.min.y * ppp).round().max(0.0) as usize).min(h);
+    let x1 = ((rect.max.x * ppp).round().max(0.0) as usize).clamp(x0, w);
+    let y1 = ((rect.max.y * ppp).round().max(0.0) as usize).clamp(y0, h);
+    let mut pixels = Vec::with_capacity((x1 - x0) * (y1 - y0));
+    for y in y0..y1 {
+        pixels.extend_from_slice(&image.pixels[y * w + x0..y * w + x1]);
+    }
+    egui::ColorImage::new([x1 - x0, y1 - y0], pixels)
+}
+
+fn rgba(image: &egui::ColorImage) -> Vec<u8> {
+    image
+        .pixels
+        .iter()
+        .flat_map(|c| c.to_srgba_unmultiplied())
+        .collect()
+}
+
+/// Writes `image` as a PNG (atomically).
+pub fn save_png(image: &egui::ColorImage, path: &Path) -> Result<()> {
+    let [w, h] = image.size;
+    let bytes = crate::output::snapshot::encode_png(&rgba_to_rgb(&rgba(image)), w, h)?;
+    crate::output::write_atomic(path, &bytes)
+}
+
+fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
+    rgba.chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect()
+}
+
+/// A recording in progress.
+pub enum Recorder {
+    Gif {
+        path: PathBuf,
+        encoder: Option<gif::Encoder<BufWriter<File>>>,
+        size: [usize; 2],
+        frames: usize,
+    },
+    Pngs {
+        dir: PathBuf,
+        frames: usize,
+    },
+}
+
+impl Recorder {
+    pub fn gif(path: PathBuf) -> Recorder {
+        Recorder::Gif {
+            path,
+            encoder: None,
+            size: [0, 0],
+            frames: 0,
+        }
+    }
+
+    pub fn pngs(dir: PathBuf) -> Result<Recorder> {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+        Ok(Recorder::Pngs { dir, frames: 0 })
+    }
+
+    pub fn frames(&self) -> usize {
+        match self {
+            Recorder::Gif { frames, .. } | Recorder::Pngs { frames, .. } => *frames,
+        }
+    }
+
+    pub fn target(&self) -> &Path {
+        match self {
+            Recorder::Gif { path, .. } => path,
+            Recorder::Pngs { dir, .. } => dir,
+        }
+    }
+
+    /// Adds a frame; `delay_cs` is its display time in 1/100 s (GIF only). A GIF keeps the
+    /// size of its first frame (later frames are cropped or padded to it).
+    pub fn push(&mut self, image: &egui::ColorImage, delay_cs: u16) -> Result<()> {
+        match self {
+            Recorder::Pngs { dir, frames } => {
+                save_png(image, &dir.join(format!("frame_{:05}.png", *frames)))?;
+                *frames += 1;
+            }
+            Recorder::Gif {
+                path,
+                encoder,
+                size,
+                frames,
+            } => {
+                if encoder.is_none() {
+                    *size = image.size;
+                    let part = part_path(path);
+                    let file =
+                        File::create(&part).map_err(|e| Error::io("cannot create", &part, e))?;
+                    let mut enc = gif::Encoder::new(
+                        BufWriter::new(file),
+                        size[0] as u16,
+                        size[1] as u16,
+                        &[],
+                    )
+                    .map_err(|e| gif_error(path, e))?;
+                    enc.set_repeat(gif::Repeat::Infinite)
+                        .map_err(|e| gif_error(path, e))?;
+                    *encoder = Some(enc);
+                }
+                let [w, h] = *size;
+                let mut px = vec![0u8; w * h * 4];
+                let [iw, ih] = image.size;
+                let src = rgba(image);
+                for y in 0..h.min(ih) {
+                    let n = w.min(iw) * 4;
+                    px[y * w * 4..y * w * 4 + n].copy_from_slice(&src[y * iw * 4..y * iw * 4 + n]);
+                }
+                let mut frame = gif::Frame::from_rgba_speed(w as u16, h as u16, &mut px, 20);
+                frame.delay = delay_cs;
+                if let Some(enc) = encoder.as_mut() {
+                    enc.write_frame(&frame).map_err(|e| gif_error(path, e))?;
+                }
+                *frames += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the file: a GIF is written under a `.part` name and renamed into place
+    /// once its trailer is out, so a half-written GIF never looks whole.
+    pub fn finish(self) -> Result<PathBuf> {
+        match self {
+            Recorder::Gif { path, encoder, .. } => {
+                if let Some(enc) = encoder {
+                    let mut w = enc.into_inner().map_err(|e| gif_error(&path, e))?;
+                    std::io::Write::flush(&mut w).map_err(|e| gif_error(&path, e))?;
+                    drop(w);
+                    let part = part_path(&path);
+                    std::fs::rename(&part, &path)
+                        .map_err(|e| Error::io("cannot rename", &part, e))?;
+                }
+                Ok(path)
+            }
+            Recorder::Pngs { dir, .. } => Ok(dir),
+        }
+    }
+}
+
+fn part_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".part");
+    PathBuf::from(p)
+}
+
+fn gif_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("writing the GIF {}: {e}", path.display()))
+}
+
+/// A file name that sorts by time: `PREFIX-YYYYmmdd-HHMMSS.EXT` (UTC).
+pub fn stamped(dir: &str, prefix: &str, ext: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (d, s) = (secs / 86400, secs % 86400);
+    let (y, m, day) = civil_from_days(d as i64);
+    let name = format!(
+        "{prefix}-{y:04}{m:02}{day:02}-{:02}{:02}{:02}{ext}",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    );
+    Path::new(dir).join(name)
+}
+
+/// Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(super::civil_from_days(20_783), (2026, 11, 26));
+    }
+}

@@ -1,0 +1,406 @@
+//! Pictures of a running simulation, made on the GPU: a species through a colour map (range
+//! fixed, or found by a GPU reduction), or the realistic skin view, written from the field
+//! planes into an rgba8unorm texture that a window samples directly — nothing is read back
+//! per frame. A [`Probe`] brings back a few numbers (the range, the values at one cell)
+//! without waiting: it is polled, never blocked on.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use bytemuck::{Pod, Zeroable};
+
+use super::Simulation;
+use crate::scenario::Skin;
+
+pub const VIEW_WGSL: &str = include_str!("../../shaders/view.wgsl");
+
+/// Mirrors `View` in shaders/view.wgsl — keep in sync (a test checks the size).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct ViewUniform {
+    pub nx: u32,
+    pub ny: u32,
+    pub run: u32,
+    pub species: u32,
+    pub auto_range: u32,
+    pub pad0: u32,
+    pub lo: f32,
+    pub hi: f32,
+    pub skin: [i32; 4],
+    pub skin_full: [f32; 4],
+    pub cell: [f32; 2],
+    pub pad1: [f32; 2],
+}
+
+/// What to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Look {
+    /// One species; `range` None = the field's own min..max, found on the GPU.
+    Colormap {
+        species: usize,
+        colormap: String,
+        range: Option<[f32; 2]>,
+    },
+    /// The model's skin roles as tissue.
+    Skin(Skin),
+}
+
+/// 256 sRGB colours of a named map, packed RGBA8 (r in the low byte).
+pub fn lut(colormap: &str) -> [u32; 256] {
+    let g = crate::output::snapshot::gradient(colormap);
+    let mut out = [0u32; 256];
+    for (k, c) in out.iter_mut().enumerate() {
+        let rgb = g.eval_rational(k, 256);
+        *c = u32::from_le_bytes([rgb.r, rgb.g, rgb.b, 255]);
+    }
+    out
+}
+
+/// The view's GPU objects for one simulation (rebuilt with it).
+pub struct FieldView {
+    pub texture: wgpu::Texture,
+    /// The texture as the window samples it.
+    pub sample_view: wgpu::TextureView,
+    uniform: wgpu::Buffer,
+    lut: wgpu::Buffer,
+    lut_name: String,
+    range: wgpu::Buffer,
+    /// Bind groups reading ping-pong set 0 and set 1.
+    groups: [wgpu::BindGroup; 2],
+    reduce: wgpu::ComputePipeline,
+    colormap: wgpu::ComputePipeline,
+    skin: wgpu::ComputePipeline,
+    size: [u32; 2],
+}
+
+impl FieldView {
+    pub fn new(device: &wgpu::Device, sim: &Simulation) -> FieldView {
+        let grid = &sim.scenario().grid;
+        let size = [grid.nx, grid.ny];
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("exoderm.view.texture"),
+            size: wgpu::Extent3d {
+                width: size[0],
+                height: size[1],
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba8Unorm,
+            usage: wgpu::TextureUsages::STORAGE_BINDING
+                | wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let storage_view = texture.create_view(&Default::default());
+        let sample_view = texture.create_view(&Default::default());
+        let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: usage | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let uniform = buffer(
+            "exoderm.view.uniform",
+            std::mem::size_of::<ViewUniform>() as u64,
+            wgpu::BufferUsages::UNIFORM,
+        );
+        let lut = buffer("exoderm.view.lut", 1024, wgpu::BufferUsages::STORAGE);
+        let range = buffer(
+            "exoderm.view.range",
+            16,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let mut entries = vec![
+            wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            },
+            storage(1, true),
+            storage(2, false),
+        ];
+        entries.extend((3..7).map(|b| storage(b, true)));
+        entries.push(wgpu::BindGroupLayoutEntry {
+            binding: 7,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::StorageTexture {
+                access: wgpu::StorageTextureAccess::WriteOnly,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                view_dimension: wgpu::TextureViewDimension::D2,
+            },
+            count: None,
+        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("exoderm.view.layout"),
+            entries: &entries,
+        });
+        let group = |set: usize| {
+            let planes = sim.planes_of_set(set);
+            let mut e = vec![
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: lut.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: range.as_entire_binding(),
+                },
+            ];
+            for k in 0..4 {
+                // Models with fewer than 16 species bind their last plane again.
+                let p = &planes[k.min(planes.len() - 1)];
+                e.push(wgpu::BindGroupEntry {
+                    binding: 3 + k as u32,
+                    resource: p.as_entire_binding(),
+                });
+            }
+            e.push(wgpu::BindGroupEntry {
+                binding: 7,
+                resource: wgpu::BindingResource::TextureView(&storage_view),
+            });
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(&format!("exoderm.view.set{set}")),
+                layout: &layout,
+                entries: &e,
+            })
+        };
+        let groups = [group(0), group(1)];
+        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("exoderm.view.pipeline_layout"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("exoderm.view"),
+            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(VIEW_WGSL)),
+        });
+        let pipeline = |entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&format!("exoderm.view.{entry}")),
+                layout: Some(&pl),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        FieldView {
+            sample_view,
+            uniform,
+            lut,
+            lut_name: String::new(),
+            range,
+            groups,
+            reduce: pipeline("reduce_range"),
+            colormap: pipeline("colormap"),
+            skin: pipeline("skin"),
+            size,
+            texture,
+        }
+    }
+
+    pub fn size(&self) -> [u32; 2] {
+        self.size
+    }
+
+    /// Encodes the picture of run `run` as it is now.
+    pub fn encode(
+        &mut self,
+        queue: &wgpu::Queue,
+        enc: &mut wgpu::CommandEncoder,
+        sim: &Simulation,
+        run: usize,
+        look: &Look,
+    ) {
+        let grid = &sim.scenario().grid;
+        let species = sim.scenario().model.species.clone();
+        let full = |s: Option<usize>| -> (i32, f32) {
+            match s {
+                Some(s) => (
+                    s as i32,
+                    species[s].range.map(|r| r[1] as f32).unwrap_or(1.0),
+                ),
+                None => (-1, 1.0),
+            }
+        };
+        let mut u = ViewUniform {
+            nx: grid.nx,
+            ny: grid.ny,
+            run: run as u32,
+            species: 0,
+            auto_range: 1,
+            pad0: 0,
+            lo: 0.0,
+            hi: 1.0,
+            skin: [-1; 4],
+            skin_full: [1.0; 4],
+            cell: [grid.dx() as f32, grid.dy() as f32],
+            pad1: [0.0; 2],
+        };
+        let pipeline = match look {
+            Look::Colormap {
+                species,
+                colormap,
+                range,
+            } => {
+                u.species = *species as u32;
+                if let Some([lo, hi]) = range {
+                    u.auto_range = 0;
+                    u.lo = *lo;
+                    u.hi = *hi;
+                }
+                if *colormap != self.lut_name {
+                    queue.write_buffer(&self.lut, 0, bytemuck::cast_slice(&lut(colormap)));
+                    self.lut_name = colormap.clone();
+                }
+                &self.colormap
+            }
+            Look::Skin(skin) => {
+                for (k, role) in [skin.epidermis, skin.scab, skin.inflammation, skin.collagen]
+                    .into_iter()
+                    .enumerate()
+                {
+                    (u.skin[k], u.skin_full[k]) = full(role);
+                }
+                u.species = skin.epidermis.unwrap_or(0) as u32;
+                &self.skin
+            }
+        };
+        queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
+        let group = &self.groups[sim.current_set()];
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("exoderm.view"),
+            timestamp_writes: None,
+        });
+        pass.set_bind_group(0, group, &[]);
+        pass.set_pipeline(&self.reduce);
+        pass.dispatch_workgroups(1, 1, 1);
+        pass.set_pipeline(pipeline);
+        pass.dispatch_workgroups(grid.nx.div_ceil(16), grid.ny.div_ceil(16), 1);
+    }
+}
+
+/// Numbers brought back without blocking: the shown range and every species at one cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProbeResult {
+    pub range: [f32; 2],
+    /// Cell (i, j) the values are from, and the values (one per species).
+    pub cell: Option<[u32; 2]>,
+    pub values: Vec<f32>,
+}
+
+const IDLE: u8 = 0;
+const PENDING: u8 = 1;
+const READY: u8 = 2;
+const FAILED: u8 = 3;
+
+/// One small readback in flight at a time: `request` after encoding a view, `poll` on later
+/// frames.
+pub struct Probe {
+    staging: wgpu::Buffer,
+    state: Arc<AtomicU8>,
+    cell: Option<[u32; 2]>,
+    nspecies: usize,
+}
+
+impl Probe {
+    pub fn new(device: &wgpu::Device, sim: &Simulation) -> Probe {
+        let planes = sim.scenario().model.planes() as u64;
+        Probe {
+            staging: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("exoderm.view.probe"),
+                size: 16 + 16 * planes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            state: Arc::new(AtomicU8::new(IDLE)),
+            cell: None,
+            nspecies: sim.scenario().model.species.len(),
+        }
+    }
+
+    /// Encodes the copies if no readback is in flight; returns whether it did (then call
+    /// [`Probe::submitted`] after submitting `enc`).
+    pub fn request(
+        &mut self,
+        enc: &mut wgpu::CommandEncoder,
+        view: &FieldView,
+        sim: &Simulation,
+        run: usize,
+        cell: Option<[u32; 2]>,
+    ) -> bool {
+        if self.state.load(Ordering::Acquire) != IDLE {
+            return false;
+        }
+        enc.copy_buffer_to_buffer(&view.range, 0, &self.staging, 0, 16);
+        if let Some([i, j]) = cell {
+            let g = &sim.scenario().grid;
+            let idx = (run as u64 * g.cells()) + j as u64 * g.nx as u64 + i as u64;
+            for (k, plane) in sim.planes_of_set(sim.current_set()).iter().enumerate() {
+                enc.copy_buffer_to_buffer(plane, idx * 16, &self.staging, 16 + 16 * k as u64, 16);
+            }
+        }
+        self.cell = cell;
+        self.state.store(PENDING, Ordering::Release);
+        true
+    }
+
+    /// Starts the mapping (after the submit that holds the copies).
+    pub fn submitted(&self) {
+        let state = self.state.clone();
+        self.staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            state.store(if r.is_ok() { READY } else { FAILED }, Ordering::Release);
+        });
+    }
+
+    /// The result, once the GPU got there; never waits.
+    pub fn poll(&mut self, device: &wgpu::Device) -> Option<ProbeResult> {
+        let _ = device.poll(wgpu::PollType::Poll);
+        match self.state.load(Ordering::Acquire) {
+            READY => {}
+            FAILED => {
+                self.state.store(IDLE, Ordering::Release);
+                return None;
+            }
+            _ => return None,
+        }
+        let out = self.staging.get_mapped_range(..).ok().map(|bytes| {
+            let w: &[f32] = bytemuck::cast_slice(&bytes);
+            ProbeResult {
+                range: [w[0], w[1]],
+                cell: self.cell,
+                values: self
+                    .cell
+                    .map(|_| w[4..4 + self.nspecies].to_vec())
+                    .unwrap_or_default(),
+            }
+        });
+        self.staging.unmap();
+        self.state.store(IDLE, Ordering::Release);
+        out
+    }
+}

@@ -1,0 +1,424 @@
+//! The desktop app, tested for real on the GPU (lavapipe in CI): egui_kittest renders every
+//! preset's first frame and the main screens through wgpu and compares them with the
+//! snapshots in tests/snapshots (UPDATE_SNAPSHOTS=1 rewrites them); interaction tests click
+//! and drag like a user and assert on the simulation, not on pixels; the real binary runs
+//! under Xvfb for a few seconds and its screenshot must show a picture.
+
+use std::sync::Arc;
+
+use eframe::egui::{self, pos2};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotResults};
+use exoderm::app::{ExoApp, GuiOptions, Tool};
+use exoderm::scenario::Action;
+
+const W: f32 = 1280.0;
+const H: f32 = 820.0;
+
+fn harness(opts: GuiOptions) -> Harness<'static, ExoApp> {
+    crate::common::gpu().expect("the GUI tests need a GPU adapter (lavapipe in CI)");
+    let mut setup = egui_kittest::wgpu::default_wgpu_setup();
+    if let eframe::egui_wgpu::WgpuSetup::CreateNew(s) = &mut setup {
+        s.device_descriptor = Arc::new(exoderm::app::device_descriptor);
+    }
+    let mut h = Harness::builder()
+        .with_size([W, H])
+        .wgpu_setup(setup)
+        .build_eframe(move |cc| ExoApp::new(cc, opts.clone()).expect("the app starts"));
+    // Settle: the first frames lay out; the legend's range arrives from the GPU probe.
+    for _ in 0..400 {
+        h.run_steps(1);
+        if h.state().session.a.probed.range != [0.0, 0.0] {
+            break;
+        }
+    }
+    h.run_steps(2);
+    h
+}
+
+fn open(name: &str) -> GuiOptions {
+    GuiOptions {
+        scenario: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+/// The status line shows wall-clock frame times: masked in snapshots. Results of several
+/// harnesses in one test are gathered in `all` (kittest wants one set per test).
+fn snapshot(h: &mut Harness<'static, ExoApp>, name: &str, all: &mut SnapshotResults) {
+    h.mask(egui::Rect::from_min_max(pos2(0.0, H - 26.0), pos2(W, H)));
+    h.snapshot(name);
+    all.extend_harness(h);
+}
+
+#[test]
+fn first_frame_of_every_preset() {
+    let mut all = SnapshotResults::default();
+    let presets = exoderm::presets::classroom();
+    let names: Vec<&str> = presets.iter().map(|(p, _)| *p).collect();
+    assert!(
+        presets.len() >= 3,
+        "classroom presets are shipped: {names:?}"
+    );
+    for (path, _) in presets {
+        let name = exoderm::presets::short_name(path);
+        let mut h = harness(open(name));
+        let app = h.state();
+        assert_eq!(app.session.name, name);
+        assert!(app.error.is_none(), "{name}: {:?}", app.error);
+        let e = app.session.scenario.display.explain.as_ref();
+        assert!(
+            e.is_some_and(|e| !e.what.is_empty() && !e.try_.is_empty() && !e.watch.is_empty()),
+            "{name} explains what you see, what to try and what to watch for"
+        );
+        let [lo, hi] = app.session.a.probed.range;
+        assert!(
+            hi > lo,
+            "{name}: the shown species is not flat at t = 0 ({lo}..{hi})"
+        );
+        snapshot(&mut h, &format!("preset_{name}"), &mut all);
+    }
+    all.unwrap();
+}
+
+#[test]
+fn default_screen_is_the_wound_and_compare_and_presentation_screens() {
+    let mut all = SnapshotResults::default();
+    let mut h = harness(GuiOptions::default());
+    assert_eq!(h.state().session.name, exoderm::presets::DEFAULT);
+    assert!(
+        h.state().session.scenario.display.skin.is_some(),
+        "the wound has a skin view"
+    );
+    snapshot(&mut h, "main_default", &mut all);
+    let mut h = harness(GuiOptions {
+        compare: true,
+        ..Default::default()
+    });
+    assert!(h.state().session.b.is_some());
+    snapshot(&mut h, "main_compare", &mut all);
+    let mut h = harness(GuiOptions {
+        presentation: true,
+        ..Default::default()
+    });
+    assert!(h.state().settings.presentation);
+    snapshot(&mut h, "main_presentation", &mut all);
+    all.unwrap();
+}
+
+#[test]
+fn play_advances_the_clock_and_pause_stops_it() {
+    let mut h = harness(GuiOptions::default());
+    assert_eq!(h.state().session.time(), 0.0);
+    h.get_by_label("Play").click();
+    h.run_steps(8);
+    let t1 = h.state().session.time();
+    assert!(h.state().session.playing);
+    assert!(t1 > 0.0, "playing moves the clock");
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+    let t2 = h.state().session.time();
+    h.run_steps(4);
+    assert_eq!(
+        h.state().session.time(),
+        t2,
+        "paused: the clock stands still"
+    );
+    assert!(!h.state().session.playing);
+    assert!(
+        h.state().session.a.history.times.len() >= 2,
+        "metrics were recorded while playing"
+    );
+}
+
+/// The first (colour) view of side A: the views are laid out left to right, each with the
+/// domain's aspect ratio.
+fn first_view(app: &ExoApp) -> egui::Rect {
+    let all = app.view_rect().expect("views drawn");
+    let g = &app.session.scenario.grid;
+    let w = all.height() * (g.extent[0] / g.extent[1]) as f32;
+    egui::Rect::from_min_size(all.min, egui::vec2(w, all.height()))
+}
+
+/// The A-side value of `species` at the cell under screen point `p` of the first view.
+fn value_at(app: &ExoApp, species: usize, p: egui::Pos2) -> f32 {
+    let rect = first_view(app);
+    let g = &app.session.scenario.grid;
+    let u = (p.x - rect.min.x) / rect.width();
+    let v = (p.y - rect.min.y) / rect.height();
+    let i = (u * g.nx as f32) as usize;
+    let j = g.ny as usize - 1 - (v * g.ny as f32) as usize;
+    app.session.a.sim.read_fields().unwrap()[species][j * g.nx as usize + i]
+}
+
+#[test]
+fn dragging_the_scalpel_cuts_the_field_and_records_events() {
+    let mut h = harness(GuiOptions::default());
+    let app = h.state();
+    let Tool::Brush(0) = app.tool else {
+        panic!("the wound preset starts with its first brush selected")
+    };
+    let brush = app.session.scenario.display.brushes[0].clone();
+    let (species, value) = brush.amounts.set[0];
+    let rect = first_view(app);
+    // A point in intact skin near the upper-left corner of the first view, then a drag.
+    let p0 = rect.min + rect.size() * 0.15;
+    let p1 = rect.min + rect.size() * egui::vec2(0.3, 0.15);
+    let before = value_at(app, species, p0);
+    assert!(before != value as f32, "the brush will change this cell");
+    h.event(egui::Event::PointerMoved(p0));
+    h.run_steps(1);
+    h.event(egui::Event::PointerButton {
+        pos: p0,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: Default::default(),
+    });
+    h.run_steps(1);
+    for k in 1..=6 {
+        h.event(egui::Event::PointerMoved(p0 + (p1 - p0) * (k as f32 / 6.0)));
+        h.run_steps(1);
+    }
+    h.event(egui::Event::PointerButton {
+        pos: p1,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: Default::default(),
+    });
+    h.run_steps(1);
+    let app = h.state();
+    assert_eq!(value_at(app, species, p0), value as f32, "cut at the start");
+    assert_eq!(
+        value_at(app, species, p1),
+        value as f32,
+        "cut along the drag"
+    );
+    let log = &app.session.a.log;
+    assert!(log.len() >= 2, "every stroke is an event: {}", log.len());
+    assert!(matches!(log[0].action, Action::Deposit { .. }));
+    let text = app.session.a.scenario_with_log();
+    let replay = exoderm::Scenario::parse(&text, "replay.toml").expect("the saved scenario parses");
+    assert_eq!(
+        replay.events.len(),
+        log.len(),
+        "saved back as [[event]] tables"
+    );
+}
+
+#[test]
+fn a_parameter_slider_changes_the_running_model() {
+    let mut h = harness(GuiOptions::default());
+    let p = h.state().session.scenario.model.params[0].clone();
+    let target = p
+        .range
+        .map(|r| 0.5 * (r[0] + r[1]))
+        .unwrap_or(p.value * 2.0);
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, &p.name)
+        .set_value_accesskit(target);
+    h.run_steps(2);
+    let now = h.state().session.a.sim.scenario().model.params[0].value;
+    assert!(
+        (now - target).abs() <= 1e-6 * target.abs().max(1.0),
+        "{}: slider set {target}, model has {now}",
+        p.name
+    );
+    assert!(
+        h.state()
+            .session
+            .a
+            .log
+            .iter()
+            .any(|e| matches!(&e.action, Action::Param { name, .. } if *name == p.name)),
+        "the change is recorded"
+    );
+}
+
+#[test]
+fn compare_runs_two_simulations_on_one_clock_with_one_difference() {
+    let mut h = harness(GuiOptions::default());
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Compare")
+        .click();
+    h.run_steps(2);
+    let app = h.state();
+    let b = app.session.b.as_ref().expect("side B exists");
+    let d = app.session.difference.clone().expect("a difference");
+    let pa = app
+        .session
+        .a
+        .sim
+        .scenario()
+        .model
+        .params
+        .iter()
+        .find(|p| p.name == d.param)
+        .unwrap()
+        .value;
+    let pb = b
+        .sim
+        .scenario()
+        .model
+        .params
+        .iter()
+        .find(|p| p.name == d.param)
+        .unwrap()
+        .value;
+    assert_eq!(pb, d.value);
+    assert_ne!(pa, pb, "the sides differ in {}", d.param);
+    h.get_by_label("Play").click();
+    h.run_steps(10);
+    let app = h.state();
+    let tb = app.session.b.as_ref().unwrap().sim.time();
+    assert!(app.session.time() > 0.0);
+    assert_eq!(app.session.time(), tb, "one clock");
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Compare")
+        .click();
+    h.run_steps(2);
+    assert!(h.state().session.b.is_none(), "compare toggles off");
+}
+
+#[test]
+fn a_broken_scenario_is_shown_and_the_old_one_keeps_running() {
+    let mut h = harness(open("gray_scott"));
+    h.state_mut().session.playing = true;
+    h.run_steps(3);
+    let t = h.state().session.time();
+    let broken = exoderm::presets::find("gray_scott")
+        .unwrap()
+        .1
+        .replace("[reactions]", "[reactions]\n# broken on purpose\n")
+        + "\n[[species]]\nname = \"w\"\ninitial = \"sqrt(\"\n";
+    h.state_mut().open_text(&broken, "broken.toml");
+    h.run_steps(3);
+    let app = h.state();
+    let err = app.error.clone().expect("the error is shown");
+    assert!(err.contains("broken.toml"), "names the file: {err}");
+    assert_eq!(
+        app.session.name, "gray_scott",
+        "the previous simulation stays"
+    );
+    assert!(app.session.time() > t, "and keeps running");
+    h.state_mut().open("no/such/file.toml");
+    h.run_steps(1);
+    assert!(
+        h.state()
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("no/such/file.toml")
+    );
+}
+
+#[test]
+fn saved_state_resumes_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(open("gray_scott"));
+    let tiny = "[model]\nbuiltin = \"fisher\"\n[grid]\nsize = [32, 16]\nextent = [\"8 mm\", \"4 mm\"]\n[time]\nend = \"3 h\"\noutput_every = \"1 h\"\n";
+    h.state_mut().open_text(tiny, "tiny.toml");
+    h.run_steps(2);
+    assert_eq!(h.state().session.name, "tiny.toml");
+    h.state_mut().settings.capture_dir = dir.path().display().to_string();
+    h.state_mut().session.single_step();
+    h.run_steps(1);
+    let t = h.state().session.time();
+    assert!(t > 0.0);
+    h.state_mut().save_state();
+    h.run_steps(1);
+    assert!(h.state().error.is_none(), "{:?}", h.state().error);
+    let saved = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("exoderm-state")
+        })
+        .expect("a state folder");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exoderm"))
+        .args(["run", "--quiet", "--resume"])
+        .arg(&saved)
+        .env("XDG_RUNTIME_DIR", crate::common::runtime_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(saved.join("metrics.csv")).unwrap();
+    let times: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        (times[0] - t).abs() < 1e-9,
+        "first row is the saved state at {t}: {times:?}"
+    );
+    assert!(
+        times.len() >= 2 && times.windows(2).all(|w| w[1] > w[0]),
+        "{times:?}"
+    );
+    let json = std::fs::read_to_string(saved.join("run.json")).unwrap();
+    assert!(json.contains("\"completed\""));
+}
+
+/// Decodes a PNG into (width, height, RGB(A) bytes, channels).
+fn decode_png(path: &std::path::Path) -> (u32, u32, Vec<u8>, usize) {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf, info.color_type.samples())
+}
+
+#[test]
+fn the_real_binary_opens_a_window_under_xvfb_and_shows_the_wound() {
+    crate::common::gpu().expect("needs a GPU adapter");
+    let home = tempfile::tempdir().unwrap();
+    let shot = home.path().join("shot.png");
+    let status = std::process::Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1280x820x24"])
+        .arg(env!("CARGO_BIN_EXE_exoderm"))
+        .args(["gui", "--play", "--exit-after", "5", "--screenshot"])
+        .arg(&shot)
+        .env("XDG_RUNTIME_DIR", crate::common::runtime_dir())
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .output()
+        .unwrap_or_else(|e| panic!("xvfb-run is needed for this test (apt-get install xvfb xauth; ./x test installs it): {e}"));
+    assert!(
+        status.status.success(),
+        "exoderm gui failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let (w, h, px, ch) = decode_png(&shot);
+    assert!(w >= 640 && h >= 400, "{w}×{h}");
+    let colours: std::collections::HashSet<&[u8]> = px.chunks_exact(ch).map(|p| &p[..3]).collect();
+    assert!(
+        colours.len() > 200,
+        "a real picture, not a blank window: {} colours",
+        colours.len()
+    );
+}
+
+#[test]
+fn without_a_display_the_app_says_so_in_one_line() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exoderm"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .env("XDG_RUNTIME_DIR", crate::common::runtime_dir())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("no display") && err.contains("exoderm run"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
