@@ -46,7 +46,7 @@ fn open(name: &str) -> GuiOptions {
 /// The status line shows wall-clock frame times: masked in snapshots. Results of several
 /// harnesses in one test are gathered in `all` (kittest wants one set per test).
 fn snapshot(h: &mut Harness<'static, ExoApp>, name: &str, all: &mut SnapshotResults) {
-    h.mask(egui::Rect::from_min_max(pos2(0.0, H - 26.0), pos2(W, H)));
+    h.mask(egui::Rect::from_min_max(pos2(0.0, H - 40.0), pos2(W, H)));
     h.snapshot(name);
     all.extend_harness(h);
 }

@@ -198,6 +198,60 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn image(w: usize, h: usize, shade: u8) -> egui::ColorImage {
+        let pixels = (0..w * h)
+            .map(|k| egui::Color32::from_rgb(shade, (k % 251) as u8, (k / w) as u8))
+            .collect();
+        egui::ColorImage::new([w, h], pixels)
+    }
+
+    #[test]
+    fn crop_takes_the_rect_in_pixels() {
+        let img = image(40, 30, 7);
+        let c = crop(
+            &img,
+            egui::Rect::from_min_max(egui::pos2(5.0, 4.0), egui::pos2(15.0, 9.0)),
+            2.0,
+        );
+        assert_eq!(c.size, [20, 10]);
+        assert_eq!(c.pixels[0], img.pixels[8 * 40 + 10]);
+        assert_eq!(c.pixels[20 * 10 - 1], img.pixels[17 * 40 + 29]);
+    }
+
+    #[test]
+    fn gif_recording_has_every_frame_and_appears_only_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.gif");
+        let mut r = Recorder::gif(path.clone());
+        for k in 0..3 {
+            r.push(&image(24, 16, 60 * k), 4).unwrap();
+        }
+        assert!(!path.exists(), "not in place before finish");
+        assert_eq!(r.finish().unwrap(), path);
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::RGBA);
+        let mut dec = opts.read_info(File::open(&path).unwrap()).unwrap();
+        assert_eq!((dec.width(), dec.height()), (24, 16));
+        let mut frames = 0;
+        while let Some(f) = dec.read_next_frame().unwrap() {
+            assert_eq!(f.delay, 4);
+            frames += 1;
+        }
+        assert_eq!(frames, 3);
+    }
+
+    #[test]
+    fn png_sequence_numbers_its_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = Recorder::pngs(dir.path().join("seq")).unwrap();
+        r.push(&image(8, 8, 1), 4).unwrap();
+        r.push(&image(8, 8, 2), 4).unwrap();
+        assert_eq!(r.frames(), 2);
+        assert!(dir.path().join("seq/frame_00001.png").exists());
+    }
+
     #[test]
     fn civil_dates() {
         assert_eq!(super::civil_from_days(0), (1970, 1, 1));

@@ -173,10 +173,14 @@ impl Session {
         }
         let end = self.scenario.time.end;
         let want = self.speed * wall_dt.clamp(0.0, 0.1);
+        // At least one engine step per frame (unless less is wanted): a step's fixed costs
+        // (quasi-steady solves, checks) must not shrink the pace to nothing.
+        let step = self.a.sim.plan().dt;
         let fits = self
             .rate
             .map(|r| r * FRAME_BUDGET_S)
-            .unwrap_or(self.a.sim.plan().dt.min(want));
+            .unwrap_or(step)
+            .max(if step.is_finite() { step } else { 0.0 });
         let mut until = self.time() + want.min(fits).max(1e-12);
         if !self.ended && until >= end {
             until = end;
