@@ -46,7 +46,9 @@ fn open(name: &str) -> GuiOptions {
 /// The status line shows wall-clock frame times: masked in snapshots. Results of several
 /// harnesses in one test are gathered in `all` (kittest wants one set per test).
 fn snapshot(h: &mut Harness<'static, ExoApp>, name: &str, all: &mut SnapshotResults) {
-    h.mask(egui::Rect::from_min_max(pos2(0.0, H - 40.0), pos2(W, H)));
+    // In points of the current zoom (presentation mode scales the UI by 1.5).
+    let r = h.ctx.content_rect();
+    h.mask(egui::Rect::from_min_max(pos2(r.min.x, r.max.y - 27.0), r.max));
     h.snapshot(name);
     all.extend_harness(h);
 }
