@@ -48,7 +48,10 @@ fn open(name: &str) -> GuiOptions {
 fn snapshot(h: &mut Harness<'static, ExoApp>, name: &str, all: &mut SnapshotResults) {
     // In points of the current zoom (presentation mode scales the UI by 1.5).
     let r = h.ctx.content_rect();
-    h.mask(egui::Rect::from_min_max(pos2(r.min.x, r.max.y - 27.0), r.max));
+    h.mask(egui::Rect::from_min_max(
+        pos2(r.min.x, r.max.y - 27.0),
+        r.max,
+    ));
     h.snapshot(name);
     all.extend_harness(h);
 }
