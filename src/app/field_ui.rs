@@ -6,7 +6,7 @@
 use eframe::egui::{self, Color32, Rect, Sense, Vec2, pos2, vec2};
 
 use super::settings::ViewMode;
-use super::{ExoApp, Side, Tool};
+use super::{ExoApp, Tool};
 
 /// One tile: which side, and whether it is the skin picture.
 #[derive(Clone, Copy)]
@@ -80,17 +80,12 @@ fn uv_rect(app: &ExoApp) -> Rect {
 }
 
 fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Option<[u32; 2]> {
-    let scenario = app.session.scenario.clone();
-    let grid = &scenario.grid;
-    let live = if tile.side == 0 {
-        &app.session.a
-    } else {
-        app.session.b.as_ref()?
-    };
-    let species = &scenario.model.species[app.species];
+    let grid = app.session.scenario.grid.clone();
+    let live = app.session.live(tile.side)?;
     let title = if tile.skin {
         format!("{} · skin", live.label)
     } else {
+        let species = &app.session.scenario.model.species[app.species];
         format!("{} · {}", live.label, species.name)
     };
     let title_rect = Rect::from_min_max(
@@ -168,11 +163,7 @@ fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Optio
             .circle_stroke(pos, r, egui::Stroke::new(1.5, Color32::WHITE));
     }
     if painting {
-        let side = match (app.side, tile.side) {
-            (Side::Both, _) => Side::Both,
-            (s, _) => s,
-        };
-        app.paint(mm, side);
+        app.paint(mm, app.side);
     }
     hover_tooltip(app, &response, tile.side, [i, j], mm);
     Some([i, j])
@@ -188,13 +179,8 @@ fn hover_tooltip(
     if !response.hovered() {
         return;
     }
-    let live = if side == 0 {
-        &app.session.a
-    } else {
-        match &app.session.b {
-            Some(b) => b,
-            None => return,
-        }
+    let Some(live) = app.session.live(side) else {
+        return;
     };
     let species = &app.session.scenario.model.species;
     let values = (live.probed.cell == Some(cell)).then_some(&live.probed.values);
@@ -218,13 +204,8 @@ fn hover_tooltip(
 }
 
 fn legend_ui(app: &ExoApp, ui: &egui::Ui, side: usize, image: Rect) {
-    let live = if side == 0 {
-        &app.session.a
-    } else {
-        match &app.session.b {
-            Some(b) => b,
-            None => return,
-        }
+    let Some(live) = app.session.live(side) else {
+        return;
     };
     let crate::engine::render::Look::Colormap {
         colormap, range, ..

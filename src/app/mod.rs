@@ -262,23 +262,17 @@ impl ExoApp {
     /// Loads a scenario (file path or preset name). On failure the current one keeps
     /// running and the error is shown.
     pub fn open(&mut self, name: &str) {
-        let result = crate::presets::load(name).and_then(|s| Session::new(&self.rs, s, name));
-        match result {
-            Ok(new) => {
-                for l in self.session.lives() {
-                    l.release(&self.rs);
-                }
-                self.session = new;
-                self.error = None;
-                self.adopt_session();
-            }
-            Err(e) => self.error = Some(e.to_string()),
-        }
+        self.switch_to(crate::presets::load(name), name);
     }
 
-    /// Loads scenario text (the editor / drag-and-drop of text); same rules as [`open`].
+    /// Loads scenario text (drag-and-drop of contents); same rules as [`Self::open`].
     pub fn open_text(&mut self, text: &str, label: &str) {
-        match crate::Scenario::parse(text, label).and_then(|s| Session::new(&self.rs, s, label)) {
+        self.switch_to(crate::Scenario::parse(text, label), label);
+    }
+
+    /// Replaces the running session with `scenario`, or keeps it and shows why not.
+    fn switch_to(&mut self, scenario: crate::Result<crate::Scenario>, label: &str) {
+        match scenario.and_then(|s| Session::new(&self.rs, s, label)) {
             Ok(new) => {
                 for l in self.session.lives() {
                     l.release(&self.rs);

@@ -69,6 +69,15 @@ impl Session {
         self.a.sim.time()
     }
 
+    /// Side 0 (A) or 1 (B, in compare mode).
+    pub fn live(&self, side: usize) -> Option<&Live> {
+        if side == 0 {
+            Some(&self.a)
+        } else {
+            self.b.as_ref()
+        }
+    }
+
     pub fn lives(&self) -> impl Iterator<Item = &Live> {
         std::iter::once(&self.a).chain(self.b.as_ref())
     }

@@ -36,16 +36,7 @@ pub struct Depositor {
 
 impl Depositor {
     pub fn new(device: &wgpu::Device) -> Depositor {
-        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
+        let entry = super::pipeline::buffer_entry;
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("exoderm.deposit.layout"),
             entries: &[

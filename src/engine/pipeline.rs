@@ -67,15 +67,8 @@ fn layout_entries(planes: usize) -> Vec<wgpu::BindGroupLayoutEntry> {
         },
         count: None,
     };
-    let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
+    let storage = |binding: u32, read_only: bool| {
+        buffer_entry(binding, wgpu::BufferBindingType::Storage { read_only })
     };
     let mut e = vec![
         uniform(0, false, std::mem::size_of::<GridUniform>()),
@@ -97,18 +90,27 @@ fn sts_layout_entries() -> Vec<wgpu::BindGroupLayoutEntry> {
     let mut e = layout_entries(0);
     e.pop(); // no aux
     for b in 3..7 {
-        e.push(wgpu::BindGroupLayoutEntry {
-            binding: b,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only: b < 6 },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        });
+        e.push(buffer_entry(
+            b,
+            wgpu::BufferBindingType::Storage { read_only: b < 6 },
+        ));
     }
     e
+}
+
+/// A compute-stage buffer binding without dynamic offset or minimum size (the deposit and
+/// view layouts; the step layout adds its own sizes).
+pub fn buffer_entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
 }
 
 impl Kernels {

@@ -115,31 +115,14 @@ impl FieldView {
             16,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         );
-        let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
+        use super::pipeline::buffer_entry;
+        use wgpu::BufferBindingType::{Storage, Uniform};
         let mut entries = vec![
-            wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            },
-            storage(1, true),
-            storage(2, false),
+            buffer_entry(0, Uniform),
+            buffer_entry(1, Storage { read_only: true }),
+            buffer_entry(2, Storage { read_only: false }),
         ];
-        entries.extend((3..7).map(|b| storage(b, true)));
+        entries.extend((3..7).map(|b| buffer_entry(b, Storage { read_only: true })));
         entries.push(wgpu::BindGroupLayoutEntry {
             binding: 7,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -237,7 +220,7 @@ impl FieldView {
         look: &Look,
     ) {
         let grid = &sim.scenario().grid;
-        let species = sim.scenario().model.species.clone();
+        let species = &sim.scenario().model.species;
         let full = |s: Option<usize>| -> (i32, f32) {
             match s {
                 Some(s) => (
