@@ -2,6 +2,7 @@
 //! f64 CPU twin, its published stability boundary, its order of accuracy on an exact
 //! solution, and a stiff problem that explicit steps must crawl through.
 
+use exoderm::engine::QsPace;
 use exoderm::engine::reference::Reference;
 use exoderm::engine::stepper::{diffusion_limit, rkl2_coefficients, rkl2_gain};
 
@@ -401,5 +402,60 @@ fn a_fast_chemical_solved_quasi_steady_takes_far_fewer_steps() {
         "{} steps vs {} for the reference",
         cf.steps,
         cr.steps
+    );
+}
+
+#[test]
+fn deferred_quasi_steady_solves_do_one_short_block_per_call_and_agree_with_converged_ones() {
+    let ctx = gpu_or_skip!();
+    // The app's pacing (QsPace::Deferred): every advance call is at most one step plus one
+    // block of sweeps, and the run still lands where the converged (batch) run does.
+    let text = "[grid]\nsize = [128, 4]\nextent = [\"20 mm\", \"0.625 mm\"]\n[time]\nend = \"8 h\"\n\
+         [[species]]\nname = \"u\"\ndiffusion = 0.05\ninitial = \"select(0.0, 1.0, x < -6.0)\"\n\
+         [[species]]\nname = \"c\"\ndiffusion = 10.0\ninitial = \"0.0\"\nquasi_steady = true\n\
+         [reactions]\nu = \"u * (1.0 - u) * (0.5 + c)\"\nc = \"2.0 * (u - c)\"\n";
+    let sc = scenario(text);
+    let mut strict = simulation(ctx, &sc);
+    advance(&mut strict, 8.0);
+    let mut paced = simulation(ctx, &sc);
+    paced.set_qs_pace(QsPace::Deferred);
+    let (mut idle_calls, mut stepping) = (0, vec![]);
+    let mut calls = 0;
+    while paced.time() < 8.0 {
+        let (t0, d0) = (paced.time(), paced.counters().dispatches);
+        let until = (t0 + paced.plan().dt).min(8.0);
+        advance(&mut paced, until);
+        let d = paced.counters().dispatches - d0;
+        if paced.time() == t0 {
+            // A block of 32 sweeps, red and black: nothing else.
+            assert_eq!(d, 64, "a call that only solved did one block");
+            idle_calls += 1;
+        } else {
+            assert_eq!(paced.time(), until);
+            stepping.push(d);
+        }
+        calls += 1;
+        assert!(calls < 10_000, "the paced run finishes");
+    }
+    while !paced.settle_qs().unwrap() {}
+    assert!(paced.qs_change() <= sc.time.qs_tolerance);
+    let one_step = *stepping.iter().min().unwrap();
+    let most = *stepping.iter().max().unwrap();
+    assert!(
+        most <= one_step + 64,
+        "a stepping call did at most one step and one block: {most} vs {one_step} + 64"
+    );
+    assert!(idle_calls > 0, "convergence was spread over calls");
+    assert!(paced.counters().steps.abs_diff(strict.counters().steps) <= 1);
+    let (a, b) = (strict.read_fields().unwrap(), paced.read_fields().unwrap());
+    for s in 0..2 {
+        let d = max_diff(&a[s], &b[s]);
+        assert!(d < 5e-3, "species {s}: paced vs converged differ by {d}");
+    }
+    eprintln!(
+        "paced: {} calls ({idle_calls} solve-only), stepping calls {one_step}..{most} dispatches; strict {} vs paced {} dispatches",
+        calls,
+        strict.counters().dispatches,
+        paced.counters().dispatches
     );
 }

@@ -6,8 +6,8 @@
 use eframe::egui_wgpu::RenderState;
 use eframe::{egui, wgpu};
 
-use crate::engine::Simulation;
 use crate::engine::render::{FieldView, Look, Probe, ProbeResult};
+use crate::engine::{QsPace, Simulation};
 use crate::error::Result;
 use crate::scenario::{Action, Amounts, Event, Scenario};
 
@@ -54,13 +54,46 @@ pub struct Live {
     pub log: Vec<Event>,
     /// Why the run stopped (blow-up), if it did.
     pub stopped: Option<String>,
+    /// Measured engine speed, to size each frame's steps.
+    pace: Pace,
+}
+
+/// Simulated hours per second of engine work, averaged with a decay over recent pieces
+/// (quasi-steady blocks that advance no time count as time spent).
+#[derive(Debug, Default, Clone, Copy)]
+struct Pace {
+    hours: f64,
+    seconds: f64,
+}
+
+impl Pace {
+    fn observe(&mut self, hours: f64, seconds: f64) {
+        self.hours = 0.8 * self.hours + hours;
+        self.seconds = 0.8 * self.seconds + seconds;
+    }
+
+    /// 0 until measured (the caller then takes one step).
+    fn rate(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.hours / self.seconds
+        } else {
+            0.0
+        }
+    }
 }
 
 impl Live {
     pub fn new(rs: &RenderState, scenario: &Scenario, label: &str) -> Result<Live> {
         let limits = rs.device.limits();
         let adapter = crate::engine::context::describe(&rs.adapter.get_info());
-        let sim = Simulation::new(&rs.device, &rs.queue, &limits, &adapter, scenario)?;
+        let sim = Simulation::paced(
+            &rs.device,
+            &rs.queue,
+            &limits,
+            &adapter,
+            scenario,
+            QsPace::Deferred,
+        )?;
         let color = FieldView::new(&rs.device, &sim);
         let skin = scenario
             .display
@@ -89,8 +122,11 @@ impl Live {
             history: History::default(),
             log: vec![],
             stopped: None,
+            pace: Pace::default(),
         };
-        live.record_metrics()?;
+        if live.sim.qs_settled() {
+            live.record_metrics()?;
+        }
         Ok(live)
     }
 
@@ -148,13 +184,39 @@ impl Live {
         Ok(())
     }
 
-    /// Advances to `until` (h) unless stopped; a blow-up stops this run and is kept.
-    pub fn advance(&mut self, until: f64) {
+    /// Advances towards `target` (h) for about `seconds` of engine work (at least one
+    /// piece: a step or a block of quasi-steady sweeps), unless stopped; a blow-up stops
+    /// this run and is kept.
+    pub fn advance_within(&mut self, target: f64, seconds: f64) {
         if self.stopped.is_some() {
             return;
         }
-        if let Err(e) = self.sim.advance(until, &mut |_| {}) {
+        let t0 = self.sim.time();
+        let step = self.sim.plan().dt;
+        let reach = (self.pace.rate() * seconds).max(if step.is_finite() {
+            step
+        } else {
+            f64::INFINITY
+        });
+        let started = std::time::Instant::now();
+        if let Err(e) = self.sim.advance((t0 + reach).min(target), &mut |_| {}) {
             self.stopped = Some(e.to_string());
+        }
+        self.pace
+            .observe(self.sim.time() - t0, started.elapsed().as_secs_f64());
+    }
+
+    /// One block of quasi-steady sweeps if the solve is owed; whether it is converged.
+    pub fn settle(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return true;
+        }
+        match self.sim.settle_qs() {
+            Ok(done) => done,
+            Err(e) => {
+                self.stopped = Some(e.to_string());
+                true
+            }
         }
     }
 

@@ -155,8 +155,9 @@ pub struct ExoApp {
     exit_after: Option<f64>,
     exit_shot: Option<PathBuf>,
     exiting: bool,
-    /// Frames drawn since start (for the exit summary).
+    /// Frames drawn since start, and their intervals in ms (for the exit summary).
     frames: u64,
+    frame_times: Vec<f64>,
     /// The difference being edited for compare mode.
     pub diff_param: String,
     pub diff_value: f64,
@@ -220,6 +221,7 @@ impl ExoApp {
             exit_shot: opts.screenshot.clone(),
             exiting: false,
             frames: 0,
+            frame_times: vec![],
             diff_param: String::new(),
             diff_value: 0.0,
             session,
@@ -228,7 +230,7 @@ impl ExoApp {
         if opts.compare {
             app.toggle_compare();
         }
-        app.session.playing = opts.play;
+        app.session.set_playing(opts.play);
         Ok(app)
     }
 
@@ -426,7 +428,7 @@ impl ExoApp {
     /// the interventions so far, the state now (metrics row, NPY fields) and a checkpoint.
     pub fn save_state(&mut self) {
         let dir = capture::stamped(&self.settings.capture_dir, "exoderm-state", "");
-        match save_state(&self.session.a, &dir) {
+        match save_state(&mut self.session.a, &dir) {
             Ok(()) => self.notify(format!(
                 "saved: continue with `exoderm run --resume {}`",
                 dir.display()
@@ -512,6 +514,9 @@ impl ExoApp {
         let now = Instant::now();
         let wall_dt = now.duration_since(self.last_frame).as_secs_f64();
         self.last_frame = now;
+        if self.frames > 2 && self.frame_times.len() < 1 << 20 {
+            self.frame_times.push(wall_dt * 1e3);
+        }
         self.frame_ms = if self.frame_ms == 0.0 {
             wall_dt * 1e3
         } else {
@@ -578,10 +583,11 @@ impl ExoApp {
         let c = s.a.sim.counters();
         let cells = s.scenario.grid.cells() as f64 * s.lives().count() as f64;
         format!(
-            "exoderm: {} frames in {secs:.1} s (mean frame {:.1} ms, last {:.1} ms) · {}×{} × {} · t = {} · {} steps, {:.3e} cell-updates/s while stepping",
+            "exoderm: {} frames in {secs:.1} s (frame ms: median {:.1}, p95 {:.1}, max {:.1}; the first 3 not counted) · {}×{} × {} · t = {} · {} steps, {:.3e} cell-updates/s while stepping",
             self.frames,
-            secs * 1e3 / self.frames.max(1) as f64,
-            self.frame_ms,
+            percentile(&self.frame_times, 0.5),
+            percentile(&self.frame_times, 0.95),
+            percentile(&self.frame_times, 1.0),
             s.scenario.grid.nx,
             s.scenario.grid.ny,
             s.lives().count(),
@@ -611,8 +617,19 @@ impl ExoApp {
     }
 }
 
+/// The `q` quantile (0..=1, nearest rank) of `v`; 0 when empty.
+fn percentile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len() as f64 - 1.0) * q).round().max(0.0) as usize)
+        .copied()
+        .unwrap_or(0.0)
+}
+
 /// Writes a resumable run folder for `live` (see [`ExoApp::save_state`]).
-pub fn save_state(live: &live::Live, dir: &std::path::Path) -> crate::Result<()> {
+pub fn save_state(live: &mut live::Live, dir: &std::path::Path) -> crate::Result<()> {
+    // A checkpoint resumes like a batch run: from a converged quasi-steady solve.
+    live.sim.finish_qs()?;
     let text = live.scenario_with_log();
     let file = dir.join(crate::run::SCENARIO_FILE);
     let scenario = crate::Scenario::parse(&text, &file.display().to_string())?;

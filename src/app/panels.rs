@@ -23,7 +23,7 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 .clicked()
                 || ui.input(|i| i.key_pressed(egui::Key::Space))
             {
-                app.session.playing = !playing;
+                app.session.set_playing(!playing);
             }
             if ui.button("Step").on_hover_text("one time step").clicked() {
                 app.session.single_step();
@@ -147,6 +147,27 @@ pub fn status_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 s.scenario.grid.ny,
                 app.render_state().adapter.get_info().name,
             ));
+            // The quasi-steady solve can take many frames on a fine grid (at the start, or
+            // after a pause): say so, rather than look frozen.
+            if let Some(l) = s.lives().find(|l| !l.sim.qs_settled())
+                && s.achieved == 0.0
+            {
+                let names: Vec<&str> = s
+                    .scenario
+                    .model
+                    .species
+                    .iter()
+                    .filter(|sp| sp.quasi_steady)
+                    .map(|sp| sp.name.as_str())
+                    .collect();
+                ui.small(format!(
+                    "· solving quasi-steady {}: residual {:.1e}, tolerance {:.0e}",
+                    names.join(", "),
+                    l.sim.qs_change(),
+                    s.scenario.time.qs_tolerance
+                ))
+                .on_hover_text("these species are re-solved to tolerance every few steps; on a CPU driver with a fine grid that takes a while");
+            }
         });
     });
 }

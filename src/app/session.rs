@@ -1,6 +1,8 @@
 //! What the app is running: a scenario, its live simulation and, in compare mode, a second
-//! one that differs by one parameter — same seed, same clock. The clock is paced so that
-//! stepping takes at most a frame's budget: the window stays responsive whatever the speed.
+//! one that differs by one parameter — same seed, same clock. Each frame does at most a
+//! frame's budget of engine work (pieces no longer than about one step: steps sized from
+//! each side's measured rate, quasi-steady solves in short blocks), so the window stays
+//! responsive whatever the model, grid or speed.
 
 use std::time::Instant;
 
@@ -35,8 +37,8 @@ pub struct Session {
     pub playing: bool,
     /// Simulated hours per wall-clock second wanted.
     pub speed: f64,
-    /// Simulated hours per wall-clock second of stepping, measured (paces the budget).
-    rate: Option<f64>,
+    /// The clock both sides step towards (h); moved on by `speed` once both are there.
+    target: f64,
     /// What the last frame achieved: simulated hours per wall second, and stepping seconds.
     pub achieved: f64,
     pub step_seconds: f64,
@@ -57,7 +59,7 @@ impl Session {
             difference: None,
             playing: false,
             speed,
-            rate: None,
+            target: 0.0,
             achieved: 0.0,
             step_seconds: 0.0,
             last_metrics: Instant::now(),
@@ -65,8 +67,18 @@ impl Session {
         })
     }
 
+    /// The clock shown: the side furthest behind (both sides reach each target before the
+    /// clock moves on, so they are never more than one frame's work apart).
     pub fn time(&self) -> f64 {
-        self.a.sim.time()
+        self.lives()
+            .map(|l| l.sim.time())
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Whether every running side has reached the target clock.
+    pub fn caught_up(&self) -> bool {
+        self.lives()
+            .all(|l| l.stopped.is_some() || reached(l.sim.time(), self.target))
     }
 
     /// Side 0 (A) or 1 (B, in compare mode).
@@ -168,43 +180,113 @@ impl Session {
         self.a = a;
         self.b = b;
         self.ended = false;
-        self.rate = None;
+        self.target = self.time();
     }
 
-    /// Steps for this frame: `wall_dt` seconds passed since the last one. Advances by
-    /// speed × wall_dt simulated hours, but no more than fits the frame budget at the
-    /// measured rate.
+    /// This frame's engine work; `wall_dt` seconds passed since the last frame. While
+    /// playing, the target clock moves on by speed × wall_dt once both sides have reached it;
+    /// the sides then work towards it for at most [`FRAME_BUDGET_S`] (at least one piece, so
+    /// a model slower than the budget still moves, one step a frame). Paused, the sides only
+    /// finish what is owed: reaching the target and converging quasi-steady solves.
     pub fn tick(&mut self, wall_dt: f64) {
-        if !self.playing {
-            self.achieved = 0.0;
-            self.step_seconds = 0.0;
-            return;
-        }
+        let started = Instant::now();
+        let t_start = self.time();
         let end = self.scenario.time.end;
-        let want = self.speed * wall_dt.clamp(0.0, 0.1);
-        // At least one engine step per frame (unless less is wanted): a step's fixed costs
-        // (quasi-steady solves, checks) must not shrink the pace to nothing.
-        let step = self.a.sim.plan().dt;
-        let fits = self
-            .rate
-            .map(|r| r * FRAME_BUDGET_S)
-            .unwrap_or(step)
-            .max(if step.is_finite() { step } else { 0.0 });
-        let mut until = self.time() + want.min(fits).max(1e-12);
-        if !self.ended && until >= end {
-            until = end;
+        if self.playing && self.caught_up() {
+            let want = self.speed * wall_dt.clamp(0.0, 0.1);
+            let mut next = self.target.max(t_start) + want.max(1e-12);
+            if !self.ended && next >= end {
+                next = end;
+            }
+            self.target = next;
         }
-        self.advance_to(until, wall_dt);
-        if !self.ended && self.time() >= end * (1.0 - 1e-12) {
+        self.work(started);
+        self.step_seconds = started.elapsed().as_secs_f64();
+        self.achieved = if wall_dt > 0.0 {
+            (self.time() - t_start).max(0.0) / wall_dt
+        } else {
+            0.0
+        };
+        if self.lives().all(|l| l.stopped.is_some()) {
+            self.playing = false;
+        }
+        if !self.ended && self.caught_up() && reached(self.time(), end) {
             self.ended = true;
             self.playing = false;
         }
-        if self.last_metrics.elapsed().as_secs_f64() >= METRICS_EVERY_S {
+        if self.playing && self.last_metrics.elapsed().as_secs_f64() >= METRICS_EVERY_S {
             self.record_metrics();
+        }
+        // The first row waits for the initial quasi-steady solve.
+        for l in self.lives_mut() {
+            if l.history.times.is_empty()
+                && l.sim.qs_settled()
+                && let Err(e) = l.record_metrics()
+            {
+                l.stopped.get_or_insert(e.to_string());
+            }
         }
     }
 
-    /// One step of the engine's current plan (the single-step button).
+    /// Pieces of engine work until the budget is spent: the side furthest behind goes
+    /// first, with a share of what is left.
+    fn work(&mut self, started: Instant) {
+        let mut worked = false;
+        loop {
+            let left = FRAME_BUDGET_S - started.elapsed().as_secs_f64();
+            if worked && left <= 0.0 {
+                return;
+            }
+            let target = self.target;
+            let behind: Vec<usize> = (0..self.lives().count())
+                .filter(|&i| {
+                    let l = self.live(i).expect("side exists");
+                    l.stopped.is_none() && !reached(l.sim.time(), target)
+                })
+                .collect();
+            let Some(&side) = behind.iter().min_by(|&&i, &&j| {
+                let t = |k: usize| self.live(k).expect("side exists").sim.time();
+                t(i).total_cmp(&t(j))
+            }) else {
+                if !self.playing {
+                    self.settle(started);
+                }
+                return;
+            };
+            let share = left.max(0.0) / behind.len() as f64;
+            self.live_mut(side).advance_within(target, share);
+            worked = true;
+        }
+    }
+
+    /// Paused: short blocks of quasi-steady sweeps until every side is converged.
+    fn settle(&mut self, started: Instant) {
+        for l in self.lives_mut() {
+            while started.elapsed().as_secs_f64() < FRAME_BUDGET_S && !l.settle() {}
+        }
+    }
+
+    fn live_mut(&mut self, side: usize) -> &mut Live {
+        match (side, self.b.as_mut()) {
+            (1, Some(b)) => b,
+            _ => &mut self.a,
+        }
+    }
+
+    /// Play or pause. Pausing holds the clock where the side furthest ahead is (the other
+    /// catches up within a frame or so), not at a target that may lie a frame further.
+    pub fn set_playing(&mut self, on: bool) {
+        if !on && self.playing {
+            self.target = self
+                .lives()
+                .map(|l| l.sim.time())
+                .fold(self.time(), f64::max);
+        }
+        self.playing = on;
+    }
+
+    /// One step of the engine's current plan (the single-step button), taken over the next
+    /// frames like any other work.
     pub fn single_step(&mut self) {
         let dt = self.a.sim.plan().dt;
         let dt = if dt.is_finite() {
@@ -212,30 +294,7 @@ impl Session {
         } else {
             self.scenario.time.output_every
         };
-        self.advance_to(self.time() + dt, 0.0);
-        self.record_metrics();
-    }
-
-    fn advance_to(&mut self, until: f64, wall_dt: f64) {
-        let t0 = self.time();
-        let started = Instant::now();
-        for l in self.lives_mut() {
-            l.advance(until);
-        }
-        let secs = started.elapsed().as_secs_f64();
-        let done = self.time() - t0;
-        if done > 0.0 && secs > 0.0 {
-            let r = done / secs;
-            self.rate = Some(match self.rate {
-                Some(old) => 0.7 * old + 0.3 * r,
-                None => r,
-            });
-        }
-        self.step_seconds = secs;
-        self.achieved = if wall_dt > 0.0 { done / wall_dt } else { 0.0 };
-        if self.lives().all(|l| l.stopped.is_some()) {
-            self.playing = false;
-        }
+        self.target = self.target.max(self.time()) + dt;
     }
 
     pub fn record_metrics(&mut self) {
@@ -246,6 +305,11 @@ impl Session {
             }
         }
     }
+}
+
+/// Whether clock `t` has reached `target` (up to rounding).
+fn reached(t: f64, target: f64) -> bool {
+    target - t <= 1e-12 * target.abs().max(1.0)
 }
 
 /// A scenario's own speed: its whole run in about 20 s.

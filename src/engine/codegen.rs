@@ -348,7 +348,9 @@ pub fn error_module(model: &Model) -> String {
 /// on the destination planes, linearised pointwise (Newton in q): q ← q + ω·r/diag with the
 /// residual r = D∇²q + R(q) and diag = 2D/dx² + 2D/dy² − J, J = min(∂R/∂q, 0).
 ///
-/// Flag words 4 and 5 get the sweep's largest |Δq| and |q| (f32 bits) for the convergence test.
+/// Flag words 4 and 5 get the sweep's largest |Δq| and |q| (f32 bits) for the convergence test,
+/// word 6 the largest share of the diagonal that is coupling to neighbours,
+/// 2D(1/dx² + 1/dy²)/diag ≤ 1 (< 1 where the species decays), which sets the SOR ω.
 pub fn qs_module(model: &Model) -> String {
     let mut g = Gen::new(model);
     g.dst_bindings();
@@ -378,7 +380,7 @@ pub fn qs_module(model: &Model) -> String {
         ));
     }
     g.line("    let xd_hx = 1.0 / (xd_grid.dx * xd_grid.dx);\n    let xd_hy = 1.0 / (xd_grid.dy * xd_grid.dy);\n    let xd_w = xd_step.react_dt;");
-    g.line("    var xd_change = 0.0;\n    var xd_size = 0.0;");
+    g.line("    var xd_change = 0.0;\n    var xd_size = 0.0;\n    var xd_coupling = 0.0;");
     let planes_with_qs: Vec<usize> = (0..g.planes)
         .filter(|k| (4 * k..(4 * k + 4).min(names.len())).any(|s| model.species[s].quasi_steady))
         .collect();
@@ -417,7 +419,8 @@ pub fn qs_module(model: &Model) -> String {
             "    {{\n        let d = xd_d{k}.{c};\n        let diag = 2.0 * d * (xd_hx + xd_hy) - {jac};\n        \
              let resid = d * ((xd_wq{k}.{c} + xd_eq{k}.{c} - 2.0 * {name}) * xd_hx + (xd_sq{k}.{c} + xd_nq{k}.{c} - 2.0 * {name}) * xd_hy) + {r};\n        \
              let dq = select(0.0, xd_w * resid / diag, diag > 0.0);\n        \
-             xd_c{k}.{c} = {name} + dq;\n        xd_change = max(xd_change, abs(dq));\n        xd_size = max(xd_size, abs({name} + dq));\n    }}"
+             xd_c{k}.{c} = {name} + dq;\n        xd_change = max(xd_change, abs(dq));\n        xd_size = max(xd_size, abs({name} + dq));\n        \
+             xd_coupling = max(xd_coupling, select(0.0, 2.0 * d * (xd_hx + xd_hy) / diag, diag > 0.0));\n    }}"
         ));
     }
     for &k in &planes_with_qs {
@@ -425,6 +428,7 @@ pub fn qs_module(model: &Model) -> String {
     }
     g.line("    atomicMax(&xd_flags[64u * xd_run + 4u], bitcast<u32>(xd_change));");
     g.line("    atomicMax(&xd_flags[64u * xd_run + 5u], bitcast<u32>(xd_size));");
+    g.line("    atomicMax(&xd_flags[64u * xd_run + 6u], bitcast<u32>(xd_coupling));");
     g.line("}");
     g.out
 }

@@ -14,4 +14,4 @@ pub mod stepper;
 pub mod uniforms;
 
 pub use context::GpuContext;
-pub use simulation::Simulation;
+pub use simulation::{QsPace, Simulation};

@@ -40,6 +40,19 @@ const QS_SWEEPS_PER_STEP: usize = 4;
 const QS_BLOCK: usize = 32;
 const QS_MAX_SWEEPS: usize = 200_000;
 
+/// When the quasi-steady species are iterated to tolerance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QsPace {
+    /// At the end of every `advance` and of every batch inside it (batch runs: every output
+    /// is converged).
+    #[default]
+    EveryAdvance,
+    /// Interactive: after every [`ADAPTIVE_BATCH`] steps, as in a batch run, but one short
+    /// block of sweeps per `advance` call (which then does not step), so no call takes
+    /// much longer than a step. The app uses it to keep frames short.
+    Deferred,
+}
+
 /// Work done so far, for progress and throughput reports.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Counters {
@@ -62,6 +75,8 @@ pub struct Checkpoint {
     pub time: f64,
     /// The step the error estimate allows (adaptive control; infinite otherwise).
     pub error_dt: f64,
+    /// The measured quasi-steady coupling that sets the SOR ω (1 without such species).
+    pub qs_coupling: f64,
     pub plan: StepPlan,
     pub counters: Counters,
     /// Raw vec4 planes of the run (cells × 16 bytes each).
@@ -121,6 +136,14 @@ pub struct Simulation {
     error_dt: f64,
     /// Relative change of the last quasi-steady sweep.
     qs_change: f64,
+    /// Largest share of the quasi-steady diagonal that couples to neighbours, measured by
+    /// the last convergence check (1 until measured; < 1 where the species decays).
+    qs_coupling: f64,
+    /// How quasi-steady solves are finished (see [`QsPace`]).
+    qs_pace: QsPace,
+    /// Steps taken since the quasi-steady solve was last converged, and sweeps spent since.
+    qs_debt: u64,
+    qs_sweeps: usize,
     flags_staging: wgpu::Buffer,
     /// Which ping-pong set holds the current state.
     current: usize,
@@ -145,12 +168,34 @@ impl Simulation {
         adapter: &str,
         scenario: &Scenario,
     ) -> Result<Simulation> {
-        Simulation::batch(
+        Simulation::build(
             device,
             queue,
             limits,
             adapter,
             std::slice::from_ref(scenario),
+            QsPace::EveryAdvance,
+        )
+    }
+
+    /// One run, paced for an interactive caller: with [`QsPace::Deferred`] even the initial
+    /// quasi-steady solve is left to the first `advance`/`settle_qs` calls, so building
+    /// the simulation never waits for thousands of sweeps.
+    pub fn paced(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        limits: &wgpu::Limits,
+        adapter: &str,
+        scenario: &Scenario,
+        pace: QsPace,
+    ) -> Result<Simulation> {
+        Simulation::build(
+            device,
+            queue,
+            limits,
+            adapter,
+            std::slice::from_ref(scenario),
+            pace,
         )
     }
 
@@ -161,6 +206,24 @@ impl Simulation {
         limits: &wgpu::Limits,
         adapter: &str,
         scenarios: &[Scenario],
+    ) -> Result<Simulation> {
+        Simulation::build(
+            device,
+            queue,
+            limits,
+            adapter,
+            scenarios,
+            QsPace::EveryAdvance,
+        )
+    }
+
+    fn build(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        limits: &wgpu::Limits,
+        adapter: &str,
+        scenarios: &[Scenario],
+        pace: QsPace,
     ) -> Result<Simulation> {
         let Some(first) = scenarios.first() else {
             return Err(Error::Internal(
@@ -339,6 +402,10 @@ impl Simulation {
             error_groups,
             error_dt: f64::INFINITY,
             qs_change: 0.0,
+            qs_coupling: 1.0,
+            qs_pace: pace,
+            qs_debt: 0,
+            qs_sweeps: 0,
             flags_staging,
             current: 0,
             time: 0.0,
@@ -367,7 +434,12 @@ impl Simulation {
         self.current = 0;
         self.apply_due(&mut enc, 0.0)?;
         self.queue.submit([enc.finish()]);
-        self.converge_qs()?;
+        match self.qs_pace {
+            QsPace::EveryAdvance => self.converge_qs()?,
+            // Owed before the first step.
+            QsPace::Deferred if self.kernels.qs.is_some() => self.qs_debt = ADAPTIVE_BATCH,
+            QsPace::Deferred => {}
+        }
         let mut enc = self.encoder("init.check");
         self.encode_check(&mut enc);
         self.queue.submit([enc.finish()]);
@@ -619,6 +691,7 @@ impl Simulation {
             r += self.encode_qs(enc, base + per - 2, QS_SWEEPS_PER_STEP);
         }
         self.time = t0;
+        self.qs_debt += n;
         Ok(r)
     }
 
@@ -647,11 +720,19 @@ impl Simulation {
         self.plan.dt.min(self.error_dt)
     }
 
-    fn advance_inner(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
+    /// Steps to `until`; returns whether it got there (with [`QsPace::Deferred`] it may stop
+    /// early, after a block of quasi-steady sweeps).
+    fn advance_inner(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<bool> {
         let reached = |sim: &Simulation| until - sim.time <= 1e-12 * until.abs().max(1.0);
         while !reached(self) {
             if self.live_runs() == 0 {
                 break;
+            }
+            if self.qs_pace == QsPace::Deferred
+                && self.qs_debt >= ADAPTIVE_BATCH
+                && !self.qs_block(self.deferred_block())?
+            {
+                return Ok(false);
             }
             let t_before = self.time;
             let mut enc = self.encoder("steps");
@@ -689,7 +770,9 @@ impl Simulation {
                 };
             }
             self.queue.submit([enc.finish()]);
-            self.converge_qs()?;
+            if self.qs_pace == QsPace::EveryAdvance {
+                self.converge_qs()?;
+            }
             self.write_service_records();
             let mut enc = self.encoder("check");
             self.encode_check(&mut enc);
@@ -717,7 +800,7 @@ impl Simulation {
                 )
             }));
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Acts on a batch's flags: stops runs that blew up, replans runs whose reactions sped up.
@@ -896,6 +979,7 @@ impl Simulation {
         Ok(Checkpoint {
             time: self.time,
             error_dt: self.error_dt,
+            qs_coupling: self.qs_coupling,
             plan: self.plans[run].clone(),
             counters: self.counters,
             planes: self
@@ -916,6 +1000,7 @@ impl Simulation {
             .write_raw(&self.queue, self.current, 0, &ckpt.planes)?;
         self.time = ckpt.time;
         self.error_dt = ckpt.error_dt;
+        self.qs_coupling = ckpt.qs_coupling;
         self.plans[0] = ckpt.plan.clone();
         self.plan = ckpt.plan.clone();
         self.counters = ckpt.counters;

@@ -26,16 +26,24 @@ struct Header {
     /// `None` for an infinite step cap (JSON has no infinity).
     #[serde(default)]
     error_dt: Option<f64>,
+    #[serde(default = "one")]
+    qs_coupling: f64,
     plan: StepPlan,
     counters: Counters,
     writer: WriterState,
     plane_bytes: Vec<u64>,
 }
 
+/// Checkpoints from before the measured coupling: the unmeasured value.
+fn one() -> f64 {
+    1.0
+}
+
 pub fn save(path: &Path, ckpt: &Checkpoint, writer: &WriterState) -> Result<()> {
     let header = Header {
         time: ckpt.time,
         error_dt: ckpt.error_dt.is_finite().then_some(ckpt.error_dt),
+        qs_coupling: ckpt.qs_coupling,
         plan: ckpt.plan.clone(),
         counters: ckpt.counters,
         writer: writer.clone(),
@@ -93,6 +101,7 @@ pub fn load(path: &Path) -> Result<(Checkpoint, WriterState)> {
         Checkpoint {
             time: header.time,
             error_dt: header.error_dt.unwrap_or(f64::INFINITY),
+            qs_coupling: header.qs_coupling,
             plan: header.plan,
             counters: header.counters,
             planes,

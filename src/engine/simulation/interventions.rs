@@ -14,7 +14,8 @@ impl Simulation {
         1e-9 * t.abs().max(1.0)
     }
 
-    /// `advance`, stopping at each event time on the way to apply it.
+    /// `advance`, stopping at each event time on the way to apply it. Returns early (without
+    /// reaching `until`) only under [`QsPace::Deferred`](super::QsPace).
     pub(super) fn advance_through_events(
         &mut self,
         until: f64,
@@ -29,7 +30,9 @@ impl Simulation {
                 .filter(|&t| t > self.time + eps && t <= until + eps)
                 .fold(f64::INFINITY, f64::min);
             let stop = next.min(until);
-            self.advance_inner(stop, progress)?;
+            if !self.advance_inner(stop, progress)? {
+                return Ok(());
+            }
             if next.is_finite() {
                 let mut enc = self.encoder("events");
                 self.apply_due(&mut enc, next)?;
