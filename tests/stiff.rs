@@ -459,3 +459,34 @@ fn deferred_quasi_steady_solves_do_one_short_block_per_call_and_agree_with_conve
         paced.counters().dispatches
     );
 }
+
+#[test]
+fn a_threshold_in_a_reaction_is_not_taken_for_stiffness() {
+    let ctx = gpu_or_skip!();
+    // A dose switched on where u < 0.5 (the wound preset's "into the open wound"), with u a
+    // hair below the threshold: a one-sided difference over it reads (0 − 0.1)/h = −200/h,
+    // which would cut the step to ~2.5e-3 h. The decay −0.2·u is the real rate.
+    let sc = scenario(
+        "[grid]\nsize = [16, 16]\nextent = [\"1.6 mm\", \"1.6 mm\"]\n[time]\nend = \"1 h\"\n\
+         [[species]]\nname = \"u\"\ndiffusion = 0.0\ninitial = \"select(0.4999, 0.2, x < 0.0)\"\n\
+         [[species]]\nname = \"v\"\ndiffusion = 0.001\ninitial = \"0.0\"\n\
+         [reactions]\nu = \"-0.2 * u\"\nv = \"0.1 * select(0.0, 1.0, u < 0.5) - 0.2 * v\"\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    let rate = sim.plan().reaction_rate;
+    assert!(
+        (0.19..0.5).contains(&rate),
+        "reaction rate {rate}/h: the decays (0.2/h), not the jump"
+    );
+    advance(&mut sim, 1.0);
+    assert!(sim.plan().reaction_rate < 0.5, "{:?}", sim.plan());
+    assert!(sim.plan().dt > 0.5, "{:?}", sim.plan());
+    // And the dose went in where u < 0.5 (everywhere): 0.0906 exactly, first-order steps
+    // of an hour give 0.1.
+    let v = &sim.read_fields().unwrap()[1];
+    assert!(
+        v.iter().all(|&x| (0.085..=0.1001).contains(&x)),
+        "v {}",
+        v[0]
+    );
+}

@@ -563,12 +563,21 @@ pub fn check_module(model: &Model) -> String {
                 "    let xd_h{j} = max(abs({}) * 1e-3, 1e-6);",
                 names[j]
             ));
-            let mut args = names.clone();
-            args[j] = format!("{} + xd_h{j}", names[j]);
+            let mut up = names.clone();
+            up[j] = format!("{} + xd_h{j}", names[j]);
+            let mut down = names.clone();
+            down[j] = format!("{} - xd_h{j}", names[j]);
             for &s in &reacting {
+                // The smaller of the forward and backward differences: equal to O(h) where R
+                // is smooth, while a jump (a `select` on a species, e.g. "dose where n < 0.5")
+                // shows up in one of them only, as jump/h — a stiffness that is not there.
+                // A NaN backward difference (R undefined below the value) falls to forward.
                 g.line(format!(
-                    "    let xd_jac{s}_{j} = ({} - xd_base{s}) / xd_h{j};",
-                    call(s, &args)
+                    "    let xd_fw{s}_{j} = ({} - xd_base{s}) / xd_h{j};\n    \
+                     let xd_bw{s}_{j} = (xd_base{s} - {}) / xd_h{j};\n    \
+                     let xd_jac{s}_{j} = select(xd_fw{s}_{j}, xd_bw{s}_{j}, abs(xd_bw{s}_{j}) < abs(xd_fw{s}_{j}));",
+                    call(s, &up),
+                    call(s, &down)
                 ));
                 g.line(format!("    xd_row{s} += abs(xd_jac{s}_{j});"));
                 // The part an implicit-in-decay (IMEX) step does not absorb: growth on the
