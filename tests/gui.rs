@@ -217,6 +217,41 @@ fn dragging_the_scalpel_cuts_the_field_and_records_events() {
         log.len(),
         "saved back as [[event]] tables"
     );
+    // A second stroke (a click), then Undo twice: each takes back one whole stroke.
+    let strokes = log.len();
+    let p2 = rect.min + rect.size() * egui::vec2(0.8, 0.8);
+    let before2 = value_at(h.state(), species, p2);
+    h.event(egui::Event::PointerMoved(p2));
+    h.run_steps(1);
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: p2,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Default::default(),
+        });
+        h.run_steps(1);
+    }
+    assert_eq!(value_at(h.state(), species, p2), value as f32);
+    assert!(h.state().session.a.log.len() > strokes);
+    h.get_by_label("Undo").click();
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(value_at(app, species, p2), before2, "the click is undone");
+    assert_eq!(value_at(app, species, p0), value as f32, "the drag is not");
+    assert_eq!(app.session.a.log.len(), strokes);
+    h.event(egui::Event::Key {
+        key: egui::Key::Z,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: egui::Modifiers::COMMAND,
+    });
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(value_at(app, species, p0), before, "Ctrl+Z undoes the drag");
+    assert!(app.session.a.log.is_empty(), "and its events");
+    assert!(!app.session.undo.can_undo());
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod panels;
 mod plot_ui;
 pub mod session;
 pub mod settings;
+mod undo;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -349,10 +350,32 @@ impl ExoApp {
         };
         let radius = self.settings.brush_radius * s.grid.extent[0];
         let targets: Vec<bool> = vec![side != Side::B, side != Side::A && self.session.b.is_some()];
-        for (live, on) in self.session.lives_mut().zip(targets) {
-            if on && let Err(e) = live.paint(p, radius, &amounts) {
+        for (k, on) in targets.into_iter().enumerate() {
+            let session = &mut self.session;
+            let live = match (k, session.b.as_mut()) {
+                (0, _) => &mut session.a,
+                (_, Some(b)) => b,
+                _ => continue,
+            };
+            let result = if on {
+                session
+                    .undo
+                    .before_paint(k, live)
+                    .and_then(|()| live.paint(p, radius, &amounts))
+            } else {
+                Ok(())
+            };
+            if let Err(e) = result {
                 self.error = Some(e.to_string());
             }
+        }
+    }
+
+    /// Takes back the last brush stroke (the Undo button, Ctrl+Z).
+    pub fn undo(&mut self) {
+        match self.session.undo_stroke() {
+            Ok(()) => self.notify("undid the last brush stroke"),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 
@@ -553,6 +576,9 @@ impl ExoApp {
             self.view_rect = rect;
             self.hover = hover;
         });
+        if !ctx.input(|i| i.pointer.primary_down()) {
+            self.session.undo.end_stroke();
+        }
         self.encode_views();
         if self.recorder.is_some() && self.session.playing {
             self.request_shot(&ctx, Shot::Record);

@@ -28,6 +28,18 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             if ui.button("Step").on_hover_text("one time step").clicked() {
                 app.session.single_step();
             }
+            let undo_key = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Z);
+            if ui
+                .add_enabled(app.session.undo.can_undo(), egui::Button::new("Undo"))
+                .on_hover_text(format!(
+                    "take back the last brush stroke ({}): the painted side goes back to just before it",
+                    ui.ctx().format_shortcut(&undo_key)
+                ))
+                .clicked()
+                || ui.input_mut(|i| i.consume_shortcut(&undo_key))
+            {
+                app.undo();
+            }
             if ui
                 .button("Reset")
                 .on_hover_text("back to the start; your interventions are dropped")

@@ -9,6 +9,7 @@ use std::time::Instant;
 use eframe::egui_wgpu::RenderState;
 
 use super::live::Live;
+use super::undo::Undo;
 use crate::error::Result;
 use crate::scenario::{Action, Event, Scenario};
 
@@ -45,6 +46,8 @@ pub struct Session {
     last_metrics: Instant,
     /// The end was reached once (play then goes on past it).
     pub ended: bool,
+    /// Brush strokes that can be taken back.
+    pub undo: Undo,
 }
 
 impl Session {
@@ -64,6 +67,7 @@ impl Session {
             step_seconds: 0.0,
             last_metrics: Instant::now(),
             ended: false,
+            undo: Undo::default(),
         })
     }
 
@@ -181,6 +185,14 @@ impl Session {
         self.b = b;
         self.ended = false;
         self.target = self.time();
+        self.undo.clear();
+    }
+
+    /// Takes back the last brush stroke on the sides it painted (their state, log and
+    /// metrics go back to just before it; a side that played on since catches up to the
+    /// clock without the stroke).
+    pub fn undo_stroke(&mut self) -> Result<()> {
+        self.undo.undo([Some(&mut self.a), self.b.as_mut()])
     }
 
     /// This frame's engine work; `wall_dt` seconds passed since the last frame. While

@@ -1001,6 +1001,12 @@ impl Simulation {
         self.time = ckpt.time;
         self.error_dt = ckpt.error_dt;
         self.qs_coupling = ckpt.qs_coupling;
+        // A blow-up after the checkpoint is undone with it; an interactive run re-converges
+        // its quasi-steady species before stepping on (a batch run converges every batch).
+        self.failed[0] = None;
+        if self.kernels.qs.is_some() && self.qs_pace == QsPace::Deferred {
+            self.qs_debt = ADAPTIVE_BATCH;
+        }
         self.plans[0] = ckpt.plan.clone();
         self.plan = ckpt.plan.clone();
         self.counters = ckpt.counters;

@@ -37,6 +37,7 @@ impl Simulation {
                 let mut enc = self.encoder("events");
                 self.apply_due(&mut enc, next)?;
                 self.queue.submit([enc.finish()]);
+                self.owe_qs();
                 self.recheck()?;
             }
             if stop >= until - eps {
@@ -106,7 +107,16 @@ impl Simulation {
         let mut enc = self.encoder("brush");
         self.encode_deposit(&mut enc, run, center, radius, amounts);
         self.queue.submit([enc.finish()]);
+        self.owe_qs();
         self.recheck()
+    }
+
+    /// After an intervention, interactively: the quasi-steady species answer to the new
+    /// state before the next step (and while paused). Batch runs converge every batch anyway.
+    fn owe_qs(&mut self) {
+        if self.qs_pace == super::QsPace::Deferred && self.kernels.qs.is_some() {
+            self.qs_debt = self.qs_debt.max(super::ADAPTIVE_BATCH);
+        }
     }
 
     /// After an intervention: the blow-up check and the reaction-rate probe at once, so a
