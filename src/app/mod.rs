@@ -140,6 +140,10 @@ pub struct ExoApp {
     /// The species shown in the colour view.
     pub species: usize,
     pub range: [f32; 2],
+    /// Colours over `range` (else over the field's own min..max, every frame). On when the
+    /// species declares a range: a closing wound then fades to the skin colour instead of
+    /// being re-stretched until the last damaged cell looks like an open hole.
+    pub fixed_range: bool,
     /// Zoom (1 = whole domain) and the view centre in texture coordinates (0..1).
     pub zoom: f32,
     pub center: egui::Vec2,
@@ -208,6 +212,7 @@ impl ExoApp {
             set_value: 0.0,
             species: 0,
             range: [0.0, 1.0],
+            fixed_range: false,
             zoom: 1.0,
             center: egui::vec2(0.5, 0.5),
             hover: None,
@@ -244,8 +249,9 @@ impl ExoApp {
     fn adopt_session(&mut self) {
         let s = &self.session.scenario;
         self.species = s.display.species;
-        self.range = s.model.species[self.species]
-            .range
+        let declared = s.model.species[self.species].range;
+        self.fixed_range = declared.is_some();
+        self.range = declared
             .map(|r| [r[0] as f32, r[1] as f32])
             .unwrap_or([0.0, 1.0]);
         self.tool = if s.display.brushes.is_empty() {
@@ -504,7 +510,7 @@ impl ExoApp {
                 .colormap
                 .clone()
                 .unwrap_or_else(|| s.display.colormap.clone()),
-            range: self.settings.fixed_range.then_some(self.range),
+            range: self.fixed_range.then_some(self.range),
         }
     }
 

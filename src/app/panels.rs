@@ -309,10 +309,12 @@ fn view_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                     .on_hover_text(&sp.description);
             }
         });
-    if app.species != before
-        && let Some(r) = app.session.scenario.model.species[app.species].range
-    {
-        app.range = [r[0] as f32, r[1] as f32];
+    if app.species != before {
+        let declared = app.session.scenario.model.species[app.species].range;
+        app.fixed_range = declared.is_some();
+        if let Some(r) = declared {
+            app.range = [r[0] as f32, r[1] as f32];
+        }
     }
     if app.session.scenario.display.skin.is_some() {
         ui.horizontal(|ui| {
@@ -336,8 +338,10 @@ fn view_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             }
         });
     ui.horizontal(|ui| {
-        let fixed = ui.checkbox(&mut app.settings.fixed_range, "fixed range");
-        if app.settings.fixed_range {
+        let fixed = ui
+            .checkbox(&mut app.fixed_range, "fixed range")
+            .on_hover_text("colour over this range (the species' own from the scenario, or yours); off: over the field's current min..max, which shows small differences but re-stretches as the field changes");
+        if app.fixed_range {
             let speed = ((app.range[1] - app.range[0]).abs() * 0.01).max(1e-6);
             ui.add(egui::DragValue::new(&mut app.range[0]).speed(speed))
                 .labelled_by(fixed.id);

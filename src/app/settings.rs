@@ -20,8 +20,6 @@ pub struct Settings {
     /// Colour map override (`None`: the scenario's own).
     pub colormap: Option<String>,
     pub view_mode: ViewMode,
-    /// Fixed range for the shown species (`None`: auto, the field's min..max).
-    pub fixed_range: bool,
     /// Brush radius as a fraction of the domain width, and the amount multiplier.
     pub brush_radius: f64,
     pub brush_amount: f64,
@@ -42,7 +40,6 @@ impl Default for Settings {
         Settings {
             colormap: None,
             view_mode: ViewMode::Both,
-            fixed_range: false,
             brush_radius: 0.06,
             brush_amount: 1.0,
             presentation: false,
