@@ -185,3 +185,59 @@ fn skin(@builtin(global_invocation_id) gid: vec3<u32>) {
     c = clamp(c * shade, vec3<f32>(0.0), vec3<f32>(1.0));
     textureStore(out_tex, texel(i, j), vec4<f32>(c, 1.0));
 }
+
+// The difference view (compare mode): p0 holds side A's plane of the species, p1 side B's
+// (same layout), view.species % 4 picks the component. B − A, NaN where either is not finite.
+fn delta(i: u32, j: u32) -> f32 {
+    let idx = view.run * view.nx * view.ny + j * view.nx + i;
+    let c = view.species % 4u;
+    let a = p0[idx][c];
+    let b = p1[idx][c];
+    if (!finite(a) || !finite(b)) { return bitcast<f32>(0x7fc00000u); }
+    return b - a;
+}
+
+// One workgroup: the largest |B − A|, written as the symmetric range [−m, m].
+@compute @workgroup_size(256)
+fn reduce_delta(@builtin(local_invocation_index) li: u32) {
+    var m = 0.0;
+    let n = view.nx * view.ny;
+    for (var k = li; k < n; k = k + 256u) {
+        let d = delta(k % view.nx, k / view.nx);
+        if (finite(d)) {
+            m = max(m, abs(d));
+        }
+    }
+    wg_hi[li] = m;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s = s >> 1u) {
+        if (li < s) {
+            wg_hi[li] = max(wg_hi[li], wg_hi[li + s]);
+        }
+        workgroupBarrier();
+    }
+    if (li == 0u) {
+        range[0] = -wg_hi[0];
+        range[1] = wg_hi[0];
+    }
+}
+
+@compute @workgroup_size(16, 16)
+fn difference(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x >= view.nx || gid.y >= view.ny) { return; }
+    let d = delta(gid.x, gid.y);
+    var lo = view.lo;
+    var hi = view.hi;
+    if (view.auto_range == 1u) {
+        lo = range[0];
+        hi = range[1];
+    }
+    var color = vec4<f32>(1.0, 0.0, 1.0, 1.0);
+    if (finite(d)) {
+        // Equal sides (no difference anywhere) are the map's middle: zero.
+        let flat = hi - lo <= 1e-30;
+        let t = select(clamp((d - lo) / (hi - lo), 0.0, 1.0), 0.5, flat);
+        color = unpack(lut[u32(round(t * 255.0))]);
+    }
+    textureStore(out_tex, texel(gid.x, gid.y), color);
+}

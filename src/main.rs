@@ -32,6 +32,9 @@ enum Command {
         /// Start side by side with the scenario's suggested difference.
         #[arg(long)]
         compare: bool,
+        /// With --compare: show the difference B − A as a third view.
+        #[arg(long, requires = "compare")]
+        delta: bool,
         /// Presentation mode: large text, fewer controls.
         #[arg(long)]
         present: bool,
@@ -126,6 +129,7 @@ fn real_main() -> anyhow::Result<()> {
         scenario: None,
         play: false,
         compare: false,
+        delta: false,
         present: false,
         exit_after: None,
         screenshot: None,
@@ -143,6 +147,7 @@ fn real_main() -> anyhow::Result<()> {
             scenario,
             play,
             compare,
+            delta,
             present,
             exit_after,
             screenshot,
@@ -154,6 +159,7 @@ fn real_main() -> anyhow::Result<()> {
                 presentation: present,
                 play,
                 compare,
+                delta,
             })?;
         }
         Command::Run {

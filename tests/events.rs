@@ -262,3 +262,62 @@ fn a_flat_field_is_one_colour_not_amplified_noise() {
         px.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
     assert_eq!(distinct.len(), 1, "one colour for a flat field");
 }
+
+#[test]
+fn difference_view_is_b_minus_a_on_a_symmetric_range() {
+    let ctx = gpu_or_skip!();
+    // Two heat runs that differ in D (compare mode's "one difference"): B − A is positive in
+    // the flanks and negative at the peak, where the faster spreading drains it.
+    let mut a = simulation(ctx, &scenario(HEAT));
+    let mut b = simulation(ctx, &scenario(&HEAT.replace("0.05 mm^2/h", "0.1 mm^2/h")));
+    advance(&mut a, 0.7);
+    advance(&mut b, 0.7);
+    let (ua, ub) = (
+        a.read_fields().unwrap().swap_remove(0),
+        b.read_fields().unwrap().swap_remove(0),
+    );
+    let d: Vec<f32> = ua.iter().zip(&ub).map(|(x, y)| y - x).collect();
+    let m = d.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(d.iter().any(|&v| v > 0.1 * m) && d.iter().any(|&v| v < -0.1 * m));
+    let mut view = FieldView::new(&ctx.device, &a);
+    let mut probe = exoderm::engine::render::Probe::new(&ctx.device, &a);
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    view.encode_difference(&ctx.device, &ctx.queue, &mut enc, &a, &b, 0, "rdbu", None);
+    assert!(probe.request(&mut enc, &view, &a, 0, None));
+    ctx.queue.submit([enc.finish()]);
+    probe.submitted();
+    let px = read_texture(ctx, &view.texture, 64, 48);
+    let result = loop {
+        if let Some(r) = probe.poll(&ctx.device) {
+            break r;
+        }
+    };
+    assert_eq!(
+        result.range,
+        [-m, m],
+        "± the largest |B − A|, found on the GPU"
+    );
+    let table = lut("rdbu");
+    let mut worst = 0;
+    for j in 0..48usize {
+        for i in 0..64usize {
+            let t = ((d[j * 64 + i] + m) / (2.0 * m)).clamp(0.0, 1.0);
+            let want = table[(t * 255.0).round() as usize].to_le_bytes();
+            let at = ((47 - j) * 64 + i) * 4;
+            for c in 0..3 {
+                worst = worst.max((px[at + c] as i32 - want[c] as i32).abs());
+            }
+        }
+    }
+    assert!(worst <= 12, "texture vs CPU differ by {worst}/255");
+    // Equal sides: everything is the middle colour (zero), not noise.
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    view.encode_difference(&ctx.device, &ctx.queue, &mut enc, &a, &a, 0, "rdbu", None);
+    ctx.queue.submit([enc.finish()]);
+    let px = read_texture(ctx, &view.texture, 64, 48);
+    let mid = table[128].to_le_bytes();
+    assert!(
+        px.chunks_exact(4).all(|p| p[..3] == mid[..3]),
+        "no difference is one colour: the map's middle"
+    );
+}

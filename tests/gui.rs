@@ -330,6 +330,27 @@ fn compare_runs_two_simulations_on_one_clock_with_one_difference() {
     let app = h.state();
     let tb = app.session.b.as_ref().unwrap().sim.time();
     assert_eq!(app.session.a.sim.time(), tb, "one clock");
+    // B − A: a third view, its range ± the largest difference, read back from the GPU.
+    h.get_by_label("show B − A").click();
+    for _ in 0..50 {
+        h.run_steps(1);
+        if h.state().session.delta.as_ref().unwrap().probed.range[1] > 0.0 {
+            break;
+        }
+    }
+    let app = h.state();
+    let [lo, hi] = app.session.delta.as_ref().unwrap().probed.range;
+    let (fa, fb) = (
+        app.session.a.sim.read_fields().unwrap(),
+        app.session.b.as_ref().unwrap().sim.read_fields().unwrap(),
+    );
+    let s = app.species;
+    let m = fa[s]
+        .iter()
+        .zip(&fb[s])
+        .fold(0.0f32, |m, (a, b)| m.max((b - a).abs()));
+    assert!(m > 0.0, "the sides differ after playing");
+    assert_eq!([lo, hi], [-m, m], "the B − A view's range");
     h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Compare")
         .click();
     h.run_steps(2);

@@ -8,11 +8,20 @@ use eframe::egui::{self, Color32, Rect, Sense, Vec2, pos2, vec2};
 use super::settings::ViewMode;
 use super::{ExoApp, Tool};
 
-/// One tile: which side, and whether it is the skin picture.
+/// What a tile shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Colour,
+    Skin,
+    /// B − A (compare mode); `side` is A for the hover read-out.
+    Delta,
+}
+
+/// One tile: which side, and what of it.
 #[derive(Clone, Copy)]
 struct Tile {
     side: usize,
-    skin: bool,
+    kind: Kind,
 }
 
 const LEGEND_H: f32 = 34.0;
@@ -25,10 +34,23 @@ pub fn views_ui(app: &mut ExoApp, ui: &mut egui::Ui) -> (Option<Rect>, Option<[u
     let mut tiles = vec![];
     for side in 0..sides {
         if mode != ViewMode::Skin {
-            tiles.push(Tile { side, skin: false });
+            tiles.push(Tile {
+                side,
+                kind: Kind::Colour,
+            });
         }
         if mode != ViewMode::Colormap {
-            tiles.push(Tile { side, skin: true });
+            tiles.push(Tile {
+                side,
+                kind: Kind::Skin,
+            });
+        }
+        // B − A ends side A's row, above nothing: the rows stay A over B.
+        if side == 0 && app.settings.show_delta && app.session.delta.is_some() {
+            tiles.push(Tile {
+                side: 0,
+                kind: Kind::Delta,
+            });
         }
     }
     let grid = app.session.scenario.grid.clone();
@@ -82,11 +104,16 @@ fn uv_rect(app: &ExoApp) -> Rect {
 fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Option<[u32; 2]> {
     let grid = app.session.scenario.grid.clone();
     let live = app.session.live(tile.side)?;
-    let title = if tile.skin {
-        format!("{} · skin", live.label)
-    } else {
-        let species = &app.session.scenario.model.species[app.species];
-        format!("{} · {}", live.label, species.name)
+    let species = &app.session.scenario.model.species[app.species];
+    let title = match tile.kind {
+        Kind::Skin => format!("{} · skin", live.label),
+        Kind::Colour => format!("{} · {}", live.label, species.name),
+        Kind::Delta => format!(
+            "{} − {} · {}",
+            app.session.live(1)?.label,
+            live.label,
+            species.name
+        ),
     };
     let title_rect = Rect::from_min_max(
         pos2(rect.left(), rect.top() - LABEL_H),
@@ -96,10 +123,10 @@ fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Optio
         title_rect,
         egui::Label::new(egui::RichText::new(title).strong()).truncate(),
     );
-    let tex = if tile.skin {
-        live.skin_tex?
-    } else {
-        live.color_tex
+    let tex = match tile.kind {
+        Kind::Skin => live.skin_tex?,
+        Kind::Colour => live.color_tex,
+        Kind::Delta => app.session.delta.as_ref()?.tex,
     };
     let uv = uv_rect(app);
     egui::Image::from_texture((tex, rect.size()))
@@ -116,10 +143,12 @@ fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Optio
             Color32::from_rgb(255, 120, 120),
         );
     }
-    if !tile.skin {
-        legend_ui(app, ui, tile.side, rect);
+    match tile.kind {
+        Kind::Colour => legend_ui(app, ui, tile.side, rect),
+        Kind::Delta => delta_legend_ui(app, ui, rect),
+        Kind::Skin => {}
     }
-    let id = ui.make_persistent_id(("field", tile.side, tile.skin));
+    let id = ui.make_persistent_id(("field", tile.side, tile.kind as u8));
     let response = ui.interact(rect, id, Sense::click_and_drag());
     // Zoom about the pointer.
     if response.hovered() {
@@ -214,11 +243,32 @@ fn legend_ui(app: &ExoApp, ui: &egui::Ui, side: usize, image: Rect) {
         return;
     };
     let [lo, hi] = range.unwrap_or(live.probed.range);
+    let units = &app.session.scenario.model.species[app.species].units;
+    draw_legend(ui, image, &colormap, [lo, hi], units);
+}
+
+/// The B − A legend: the diverging map over ±the largest difference.
+fn delta_legend_ui(app: &ExoApp, ui: &egui::Ui, image: Rect) {
+    let Some(d) = &app.session.delta else {
+        return;
+    };
+    let units = &app.session.scenario.model.species[app.species].units;
+    draw_legend(
+        ui,
+        image,
+        super::delta::COLORMAP,
+        d.probed.range,
+        &format!("difference, {units}"),
+    );
+}
+
+/// A colour bar under `image` with its two ends and the units between them.
+fn draw_legend(ui: &egui::Ui, image: Rect, colormap: &str, [lo, hi]: [f32; 2], units: &str) {
     let bar = Rect::from_min_size(
         pos2(image.left(), image.bottom() + 4.0),
         vec2(image.width(), 10.0),
     );
-    let lut = crate::engine::render::lut(&colormap);
+    let lut = crate::engine::render::lut(colormap);
     let steps = 64;
     for k in 0..steps {
         let c = lut[k * 255 / (steps - 1)].to_le_bytes();
@@ -230,7 +280,6 @@ fn legend_ui(app: &ExoApp, ui: &egui::Ui, side: usize, image: Rect) {
             Color32::from_rgb(c[0], c[1], c[2]),
         );
     }
-    let units = &app.session.scenario.model.species[app.species].units;
     let text = ui.visuals().text_color();
     let font = egui::FontId::proportional(12.0);
     ui.painter().text(

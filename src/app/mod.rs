@@ -5,6 +5,7 @@
 //! scenario, so new biology needs no UI changes.
 
 pub mod capture;
+mod delta;
 mod field_ui;
 pub mod live;
 mod panels;
@@ -40,6 +41,8 @@ pub struct GuiOptions {
     pub play: bool,
     /// Start in compare mode with the scenario's suggested difference.
     pub compare: bool,
+    /// With `compare`: show the B − A view too.
+    pub delta: bool,
 }
 
 /// The device eframe should open: the adapter's full limits, since a 16-species model
@@ -179,6 +182,9 @@ impl ExoApp {
             .unwrap_or_default();
         if opts.presentation {
             settings.presentation = true;
+        }
+        if opts.delta {
+            settings.show_delta = true;
         }
         // The scenario asked for, else the last one, else the default wound; a broken
         // last one falls back to the default with the error shown.
@@ -530,9 +536,19 @@ impl ExoApp {
             .lives_mut()
             .map(|l| l.encode_views(&rs, &mut enc, &look, hover))
             .collect();
+        let session = &mut self.session;
+        let delta_requested = match (&mut session.delta, &session.b) {
+            (Some(d), Some(b)) if self.settings.show_delta => {
+                d.encode(&rs, &mut enc, &session.a.sim, &b.sim, self.species, None)
+            }
+            _ => false,
+        };
         self.rs.queue.submit([enc.finish()]);
         for (l, r) in self.session.lives_mut().zip(requested) {
             l.after_submit(r);
+        }
+        if let Some(d) = &mut self.session.delta {
+            d.after_submit(delta_requested);
         }
     }
 
@@ -554,6 +570,9 @@ impl ExoApp {
         ctx.set_zoom_factor(if self.settings.presentation { 1.5 } else { 1.0 });
         for l in self.session.lives_mut() {
             l.poll_probe(&self.rs.device);
+        }
+        if let Some(d) = &mut self.session.delta {
+            d.poll(&self.rs.device);
         }
         self.take_shots(&ctx);
         let dropped: Vec<egui::DroppedFileHandle> = ctx.input(|i| i.raw.dropped_files.clone());

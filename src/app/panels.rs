@@ -323,6 +323,10 @@ fn view_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             ui.selectable_value(&mut app.settings.view_mode, ViewMode::Both, "both");
         });
     }
+    if app.session.b.is_some() {
+        ui.checkbox(&mut app.settings.show_delta, "show B − A")
+            .on_hover_text("the difference between the two sides, on a diverging map centred on zero (red: B lower, blue: B higher): where the one difference acts, and by how much");
+    }
     let shown = app
         .settings
         .colormap

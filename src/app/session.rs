@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use eframe::egui_wgpu::RenderState;
 
+use super::delta::DeltaView;
 use super::live::Live;
 use super::undo::Undo;
 use crate::error::Result;
@@ -48,6 +49,8 @@ pub struct Session {
     pub ended: bool,
     /// Brush strokes that can be taken back.
     pub undo: Undo,
+    /// B − A in compare mode.
+    pub delta: Option<DeltaView>,
 }
 
 impl Session {
@@ -68,6 +71,7 @@ impl Session {
             last_metrics: Instant::now(),
             ended: false,
             undo: Undo::default(),
+            delta: None,
         })
     }
 
@@ -181,6 +185,10 @@ impl Session {
         for l in self.lives() {
             l.release(rs);
         }
+        if let Some(d) = self.delta.take() {
+            d.release(rs);
+        }
+        self.delta = b.as_ref().map(|_| DeltaView::new(rs, &a.sim));
         self.a = a;
         self.b = b;
         self.ended = false;

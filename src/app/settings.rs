@@ -26,6 +26,8 @@ pub struct Settings {
     /// Presentation mode: large UI, fewer controls, full screen.
     pub presentation: bool,
     pub show_plot: bool,
+    /// Compare mode: the B − A view beside the sides.
+    pub show_delta: bool,
     pub show_explain: bool,
     /// The preset (or file) open at the last exit.
     pub last_scenario: Option<String>,
@@ -44,6 +46,7 @@ impl Default for Settings {
             brush_amount: 1.0,
             presentation: false,
             show_plot: true,
+            show_delta: false,
             show_explain: true,
             last_scenario: None,
             capture_dir: "exoderm-captures".into(),

@@ -71,6 +71,11 @@ pub struct FieldView {
     reduce: wgpu::ComputePipeline,
     colormap: wgpu::ComputePipeline,
     skin: wgpu::ComputePipeline,
+    reduce_delta: wgpu::ComputePipeline,
+    difference: wgpu::ComputePipeline,
+    /// For the difference view's bind groups, made per frame (they name two simulations).
+    layout: wgpu::BindGroupLayout,
+    storage_view: wgpu::TextureView,
     size: [u32; 2],
 }
 
@@ -201,6 +206,10 @@ impl FieldView {
             reduce: pipeline("reduce_range"),
             colormap: pipeline("colormap"),
             skin: pipeline("skin"),
+            reduce_delta: pipeline("reduce_delta"),
+            difference: pipeline("difference"),
+            layout,
+            storage_view,
             size,
             texture,
         }
@@ -283,6 +292,86 @@ impl FieldView {
         pass.set_pipeline(&self.reduce);
         pass.dispatch_workgroups(1, 1, 1);
         pass.set_pipeline(pipeline);
+        pass.dispatch_workgroups(grid.nx.div_ceil(16), grid.ny.div_ceil(16), 1);
+    }
+}
+
+impl FieldView {
+    /// Encodes the difference B − A of `species` between two simulations of one scenario
+    /// (compare mode) through `colormap` (a diverging one: zero in the middle); `range`
+    /// None = ±the largest |B − A|, found on the GPU.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_difference(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        enc: &mut wgpu::CommandEncoder,
+        a: &Simulation,
+        b: &Simulation,
+        species: usize,
+        colormap: &str,
+        range: Option<[f32; 2]>,
+    ) {
+        let grid = &a.scenario().grid;
+        let [lo, hi] = range.unwrap_or([0.0, 1.0]);
+        let u = ViewUniform {
+            nx: grid.nx,
+            ny: grid.ny,
+            run: 0,
+            species: species as u32,
+            auto_range: range.is_none() as u32,
+            pad0: 0,
+            lo,
+            hi,
+            skin: [-1; 4],
+            skin_full: [1.0; 4],
+            cell: [grid.dx() as f32, grid.dy() as f32],
+            pad1: [0.0; 2],
+        };
+        queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
+        if colormap != self.lut_name {
+            queue.write_buffer(&self.lut, 0, bytemuck::cast_slice(&lut(colormap)));
+            self.lut_name = colormap.to_string();
+        }
+        let plane_a = &a.planes_of_set(a.current_set())[species / 4];
+        let plane_b = &b.planes_of_set(b.current_set())[species / 4];
+        let mut entries = vec![
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: self.uniform.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: self.lut.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: self.range.as_entire_binding(),
+            },
+        ];
+        for (k, p) in [plane_a, plane_b, plane_a, plane_a].into_iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 3 + k as u32,
+                resource: p.as_entire_binding(),
+            });
+        }
+        entries.push(wgpu::BindGroupEntry {
+            binding: 7,
+            resource: wgpu::BindingResource::TextureView(&self.storage_view),
+        });
+        let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("exoderm.view.difference"),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("exoderm.view.difference"),
+            timestamp_writes: None,
+        });
+        pass.set_bind_group(0, &group, &[]);
+        pass.set_pipeline(&self.reduce_delta);
+        pass.dispatch_workgroups(1, 1, 1);
+        pass.set_pipeline(&self.difference);
         pass.dispatch_workgroups(grid.nx.div_ceil(16), grid.ny.div_ceil(16), 1);
     }
 }
