@@ -95,16 +95,21 @@ fn texel(i: u32, j: u32) -> vec2<u32> {
     return vec2<u32>(i, view.ny - 1u - j);
 }
 
+// The range colours span: the reduction's (auto) or the fixed lo..hi.
+fn shown_range() -> vec2<f32> {
+    if (view.auto_range == 1u) {
+        return vec2<f32>(range[0], range[1]);
+    }
+    return vec2<f32>(view.lo, view.hi);
+}
+
 @compute @workgroup_size(16, 16)
 fn colormap(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (gid.x >= view.nx || gid.y >= view.ny) { return; }
     let v = fetch(view.species, gid.x, gid.y);
-    var lo = view.lo;
-    var hi = view.hi;
-    if (view.auto_range == 1u) {
-        lo = range[0];
-        hi = range[1];
-    }
+    let lh = shown_range();
+    let lo = lh.x;
+    let hi = lh.y;
     var color = vec4<f32>(1.0, 0.0, 1.0, 1.0);
     if (finite(v)) {
         // A flat field (range within float noise) is one mid colour, not amplified noise.
@@ -226,12 +231,9 @@ fn reduce_delta(@builtin(local_invocation_index) li: u32) {
 fn difference(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (gid.x >= view.nx || gid.y >= view.ny) { return; }
     let d = delta(gid.x, gid.y);
-    var lo = view.lo;
-    var hi = view.hi;
-    if (view.auto_range == 1u) {
-        lo = range[0];
-        hi = range[1];
-    }
+    let lh = shown_range();
+    let lo = lh.x;
+    let hi = lh.y;
     var color = vec4<f32>(1.0, 0.0, 1.0, 1.0);
     if (finite(d)) {
         // Equal sides (no difference anywhere) are the map's middle: zero.

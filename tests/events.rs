@@ -183,6 +183,18 @@ fn read_texture(ctx: &exoderm::GpuContext, tex: &wgpu::Texture, w: u32, h: u32) 
     exoderm::engine::fields::map_and_read(&ctx.device, &buf).unwrap()
 }
 
+/// The probe's numbers (it never blocks; the test spins until they arrive).
+fn wait(
+    probe: &mut exoderm::engine::render::Probe,
+    ctx: &exoderm::GpuContext,
+) -> exoderm::engine::render::ProbeResult {
+    loop {
+        if let Some(r) = probe.poll(&ctx.device) {
+            return r;
+        }
+    }
+}
+
 #[test]
 fn colour_view_matches_the_cpu_colour_map_with_the_gpu_range() {
     let ctx = gpu_or_skip!();
@@ -207,11 +219,7 @@ fn colour_view_matches_the_cpu_colour_map_with_the_gpu_range() {
     ctx.queue.submit([enc.finish()]);
     probe.submitted();
     let px = read_texture(ctx, &view.texture, 64, 48);
-    let result = loop {
-        if let Some(r) = probe.poll(&ctx.device) {
-            break r;
-        }
-    };
+    let result = wait(&mut probe, ctx);
     assert_eq!(result.range, [lo, hi], "GPU min/max equal the CPU's");
     assert_eq!(result.values, vec![u[20 * 64 + 10]], "probe reads the cell");
     let table = lut("magma");
@@ -287,11 +295,7 @@ fn difference_view_is_b_minus_a_on_a_symmetric_range() {
     ctx.queue.submit([enc.finish()]);
     probe.submitted();
     let px = read_texture(ctx, &view.texture, 64, 48);
-    let result = loop {
-        if let Some(r) = probe.poll(&ctx.device) {
-            break r;
-        }
-    };
+    let result = wait(&mut probe, ctx);
     assert_eq!(
         result.range,
         [-m, m],

@@ -168,12 +168,12 @@ impl Simulation {
         adapter: &str,
         scenario: &Scenario,
     ) -> Result<Simulation> {
-        Simulation::build(
+        Simulation::paced(
             device,
             queue,
             limits,
             adapter,
-            std::slice::from_ref(scenario),
+            scenario,
             QsPace::EveryAdvance,
         )
     }
