@@ -445,6 +445,67 @@ fn saved_state_resumes_headless() {
     assert!(json.contains("\"completed\""));
 }
 
+#[test]
+fn saving_in_compare_mode_saves_both_sides_and_b_keeps_its_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(open("gray_scott"));
+    let tiny = "[model]\nbuiltin = \"fisher\"\n[grid]\nsize = [32, 16]\nextent = [\"8 mm\", \"4 mm\"]\n[time]\nend = \"3 h\"\noutput_every = \"1 h\"\n";
+    h.state_mut().open_text(tiny, "tiny.toml");
+    h.state_mut().settings.capture_dir = dir.path().display().to_string();
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Compare")
+        .click();
+    settle(&mut h);
+    let d = h.state().session.difference.clone().expect("a difference");
+    h.state_mut().session.single_step();
+    h.run_steps(3);
+    h.state_mut().save_state();
+    assert!(h.state().error.is_none(), "{:?}", h.state().error);
+    let mut saved: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    saved.sort();
+    assert_eq!(saved.len(), 2, "one folder per side: {saved:?}");
+    for folder in &saved {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_exoderm"))
+            .args(["run", "--quiet", "--resume"])
+            .arg(folder)
+            .env("XDG_RUNTIME_DIR", crate::common::runtime_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let scenario_of = |label: &str| {
+        let folder = saved
+            .iter()
+            .find(|p| p.file_name().unwrap().to_string_lossy().contains(label))
+            .unwrap_or_else(|| panic!("a folder for {label}: {saved:?}"));
+        exoderm::Scenario::load(&folder.join("scenario.toml")).unwrap()
+    };
+    let param = |s: &exoderm::Scenario| {
+        s.model
+            .params
+            .iter()
+            .find(|p| p.name == d.param)
+            .unwrap()
+            .value
+    };
+    let label = |l: &str| l.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let (a, b) = (scenario_of(&label(&d.a)), scenario_of(&label(&d.b)));
+    assert!(a.events.is_empty());
+    assert!(
+        matches!(&b.events[..], [exoderm::scenario::Event { at, action: exoderm::scenario::Action::Param { name, value } }] if *at == 0.0 && *name == d.param && *value == d.value),
+        "side B's difference is saved as an event at 0: {:?}",
+        b.events
+    );
+    assert_eq!(param(&a), param(&b), "the base parameter is the same");
+}
+
 /// Decodes a PNG into (width, height, RGB(A) bytes, channels).
 fn decode_png(path: &std::path::Path) -> (u32, u32, Vec<u8>, usize) {
     let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));

@@ -459,17 +459,38 @@ impl ExoApp {
         self.recorder.as_ref()
     }
 
-    /// Saves side A as a run folder `exoderm run --resume DIR` continues: the scenario with
-    /// the interventions so far, the state now (metrics row, NPY fields) and a checkpoint.
+    /// Saves each side as a run folder `exoderm run --resume DIR` continues: the scenario
+    /// with the interventions so far (side B's difference included), the state now (metrics
+    /// row, NPY fields) and a checkpoint. In compare mode the folder names carry the labels.
     pub fn save_state(&mut self) {
-        let dir = capture::stamped(&self.settings.capture_dir, "exoderm-state", "");
-        match save_state(&mut self.session.a, &dir) {
-            Ok(()) => self.notify(format!(
-                "saved: continue with `exoderm run --resume {}`",
-                dir.display()
-            )),
-            Err(e) => self.error = Some(e.to_string()),
+        let compare = self.session.b.is_some();
+        let capture_dir = self.settings.capture_dir.clone();
+        let mut saved = vec![];
+        let session = &mut self.session;
+        for live in std::iter::once(&mut session.a).chain(session.b.as_mut()) {
+            let prefix = if compare {
+                let label: String = live
+                    .label
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                format!("exoderm-state-{label}")
+            } else {
+                "exoderm-state".into()
+            };
+            let dir = capture::stamped(&capture_dir, &prefix, "");
+            match save_state(live, &dir) {
+                Ok(()) => saved.push(dir.display().to_string()),
+                Err(e) => {
+                    self.error = Some(e.to_string());
+                    return;
+                }
+            }
         }
+        self.notify(format!(
+            "saved: continue with `exoderm run --resume {}`",
+            saved.join("` / `")
+        ));
     }
 
     /// Handles screenshots that arrived since the last frame.
