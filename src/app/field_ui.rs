@@ -194,37 +194,55 @@ fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Optio
     if painting {
         app.paint(mm, app.side);
     }
-    hover_tooltip(app, &response, tile.side, [i, j], mm);
+    hover_tooltip(app, &response, [i, j], mm);
     Some([i, j])
 }
 
-fn hover_tooltip(
-    app: &ExoApp,
-    response: &egui::Response,
-    side: usize,
-    cell: [u32; 2],
-    mm: [f64; 2],
-) {
+/// Every species at the hovered cell; in compare mode both sides and B − A in columns
+/// (the probes of both sides read the same cell).
+fn hover_tooltip(app: &ExoApp, response: &egui::Response, cell: [u32; 2], mm: [f64; 2]) {
     if !response.hovered() {
         return;
     }
-    let Some(live) = app.session.live(side) else {
-        return;
-    };
     let species = &app.session.scenario.model.species;
-    let values = (live.probed.cell == Some(cell)).then_some(&live.probed.values);
+    let sides: Vec<(&str, Option<&Vec<f32>>)> = app
+        .session
+        .lives()
+        .map(|l| {
+            let values = (l.probed.cell == Some(cell)).then_some(&l.probed.values);
+            (l.label.as_str(), values)
+        })
+        .collect();
     response.clone().on_hover_ui_at_pointer(|ui| {
         ui.label(format!(
             "x = {:.3} mm, y = {:.3} mm  (cell {}, {})",
             mm[0], mm[1], cell[0], cell[1]
         ));
         egui::Grid::new("hover_values").show(ui, |ui| {
+            let compare = sides.len() == 2;
+            if compare {
+                ui.label("");
+                for (label, _) in &sides {
+                    ui.strong(*label);
+                }
+                ui.strong("B − A");
+                ui.end_row();
+            }
             for (k, s) in species.iter().enumerate() {
                 ui.label(&s.name);
-                match values.and_then(|v| v.get(k)) {
-                    Some(v) => ui.monospace(format!("{v:.4}")),
-                    None => ui.weak("…"),
-                };
+                let at = |side: usize| sides[side].1.and_then(|v| v.get(k)).copied();
+                for side in 0..sides.len() {
+                    match at(side) {
+                        Some(v) => ui.monospace(format!("{v:.4}")),
+                        None => ui.weak("…"),
+                    };
+                }
+                if compare {
+                    match (at(0), at(1)) {
+                        (Some(a), Some(b)) => ui.monospace(format!("{:+.4}", b - a)),
+                        _ => ui.weak("…"),
+                    };
+                }
                 ui.weak(&s.units);
                 ui.end_row();
             }
