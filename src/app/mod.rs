@@ -166,6 +166,8 @@ pub struct ExoApp {
     /// Frames drawn since start, and their intervals in ms (for the exit summary).
     frames: u64,
     frame_times: Vec<f64>,
+    /// Presentation mode as last applied to the window (None before the first frame).
+    presenting: Option<bool>,
     /// The difference being edited for compare mode.
     pub diff_param: String,
     pub diff_value: f64,
@@ -234,6 +236,7 @@ impl ExoApp {
             exiting: false,
             frames: 0,
             frame_times: vec![],
+            presenting: None,
             diff_param: String::new(),
             diff_value: 0.0,
             session,
@@ -589,6 +592,15 @@ impl ExoApp {
             0.9 * self.frame_ms + 0.1 * wall_dt * 1e3
         };
         ctx.set_zoom_factor(if self.settings.presentation { 1.5 } else { 1.0 });
+        // Presenting is full screen; leaving it gives the window back.
+        if self.presenting != Some(self.settings.presentation) {
+            if self.presenting.is_some() || self.settings.presentation {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(
+                    self.settings.presentation,
+                ));
+            }
+            self.presenting = Some(self.settings.presentation);
+        }
         for l in self.session.lives_mut() {
             l.poll_probe(&self.rs.device);
         }

@@ -161,8 +161,10 @@ pub fn status_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             ));
             // The quasi-steady solve can take many frames on a fine grid (at the start, or
             // after a pause): say so, rather than look frozen.
-            if let Some(l) = s.lives().find(|l| !l.sim.qs_settled())
-                && s.achieved == 0.0
+            if let Some(l) = s
+                .lives()
+                .find(|l| !l.sim.qs_settled() && l.sim.qs_change() > s.scenario.time.qs_tolerance)
+                && !s.moved
             {
                 let names: Vec<&str> = s
                     .scenario
@@ -264,28 +266,26 @@ fn explain_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             what: s.model.description.clone(),
             ..Default::default()
         });
-    egui::CollapsingHeader::new(RichText::new(&e.title).heading())
-        .id_salt("explain")
-        .default_open(true)
-        .show(ui, |ui| {
-            for (head, text) in [
-                ("What you see", &e.what),
-                ("Try", &e.try_),
-                ("Watch for", &e.watch),
-            ] {
-                if !text.is_empty() {
-                    ui.label(RichText::new(head).strong());
-                    ui.label(text);
-                }
-            }
-            if !e.source.is_empty() {
-                ui.label(
-                    RichText::new(format!("Source: {}", e.source))
-                        .small()
-                        .weak(),
-                );
-            }
-        });
+    // A wrapping heading (a collapsing header would not wrap, and a long title at the
+    // presentation scale would widen the panel over the views).
+    ui.add(egui::Label::new(RichText::new(&e.title).heading()).wrap());
+    for (head, text) in [
+        ("What you see", &e.what),
+        ("Try", &e.try_),
+        ("Watch for", &e.watch),
+    ] {
+        if !text.is_empty() {
+            ui.label(RichText::new(head).strong());
+            ui.label(text);
+        }
+    }
+    if !e.source.is_empty() {
+        ui.label(
+            RichText::new(format!("Source: {}", e.source))
+                .small()
+                .weak(),
+        );
+    }
     ui.separator();
 }
 

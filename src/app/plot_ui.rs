@@ -99,7 +99,9 @@ pub fn plot_panel_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
         .resizable(true)
         .default_size(190.0)
         .show(ui, |ui| {
-            ui.horizontal(|ui| {
+            // Wrapped: long labels (two sides, the presentation scale) must not widen the
+            // panel past the window and push the plot's legend off screen.
+            ui.horizontal_wrapped(|ui| {
                 let label = |s: Series| match s {
                     Series::Metric(m) => names[m].clone(),
                     Series::Closure(m) => format!("closure % ({})", names[m]),

@@ -41,8 +41,11 @@ pub struct Session {
     pub speed: f64,
     /// The clock both sides step towards (h); moved on by `speed` once both are there.
     target: f64,
-    /// What the last frame achieved: simulated hours per wall second, and stepping seconds.
+    /// Simulated hours per wall second lately (smoothed), and the last frame's stepping
+    /// seconds.
     pub achieved: f64,
+    /// Whether the last frame moved the clock.
+    pub moved: bool,
     pub step_seconds: f64,
     last_metrics: Instant,
     /// The end was reached once (play then goes on past it).
@@ -67,6 +70,7 @@ impl Session {
             speed,
             target: 0.0,
             achieved: 0.0,
+            moved: false,
             step_seconds: 0.0,
             last_metrics: Instant::now(),
             ended: false,
@@ -222,8 +226,16 @@ impl Session {
         }
         self.work(started);
         self.step_seconds = started.elapsed().as_secs_f64();
-        self.achieved = if wall_dt > 0.0 {
+        self.moved = self.time() > t_start;
+        // Smoothed over ~10 frames: a slow model alternates frames that step with frames that
+        // only solve, and the read-out should not flicker between them.
+        let now = if wall_dt > 0.0 {
             (self.time() - t_start).max(0.0) / wall_dt
+        } else {
+            0.0
+        };
+        self.achieved = if self.playing || self.moved {
+            0.9 * self.achieved + 0.1 * now
         } else {
             0.0
         };
