@@ -81,12 +81,17 @@ impl<'a> Gen<'a> {
 
     /// Prologue of every kernel: cell index, bounds check, cell-centre coordinates.
     fn kernel_head(&mut self, name: &str) {
+        self.kernel_head_mapped(name, "xd_gid.x");
+    }
+
+    /// A kernel whose column is `i` (an expression of `xd_gid` and `xd_j`).
+    fn kernel_head_mapped(&mut self, name: &str, i: &str) {
         let (wx, wy) = WORKGROUP;
         self.line(format!("@compute @workgroup_size({wx}, {wy}, 1)"));
         self.line(format!(
             "fn {name}(@builtin(global_invocation_id) xd_gid: vec3<u32>) {{"
         ));
-        self.line("    let xd_i = xd_gid.x;\n    let xd_j = xd_gid.y;\n    let xd_nx = xd_grid.nx;\n    let xd_ny = xd_grid.ny;");
+        self.line(format!("    let xd_j = xd_gid.y;\n    let xd_i = {i};\n    let xd_nx = xd_grid.nx;\n    let xd_ny = xd_grid.ny;"));
         self.line("    if (xd_i >= xd_nx || xd_j >= xd_ny) { return; }");
         self.line("    let xd_run = xd_gid.z;\n    let xd_base = xd_run * xd_nx * xd_ny;");
         self.line("    let xd_idx = xd_base + xd_j * xd_nx + xd_i;");
@@ -365,8 +370,9 @@ pub fn qs_module(model: &Model) -> String {
         }
     }
     side_functions(&mut g);
-    g.kernel_head("xd_qs_main");
-    g.line("    if (((xd_i + xd_j) & 1u) != xd_step.sel) { return; }");
+    // Thread x covers only the cells of this sweep's colour, (i + j) % 2 == sel: a masked
+    // full-grid dispatch would leave half of every SIMD lane group idle.
+    g.kernel_head_mapped("xd_qs_main", "2u * xd_gid.x + ((xd_j + xd_step.sel) & 1u)");
     g.face_coords();
     for k in 0..g.planes {
         g.line(format!("    var xd_c{k} = xd_dst{k}[xd_idx];"));

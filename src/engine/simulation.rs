@@ -39,6 +39,8 @@ const QS_SWEEPS_PER_STEP: usize = 4;
 /// Sweeps between convergence checks, and the most before giving up.
 const QS_BLOCK: usize = 32;
 const QS_MAX_SWEEPS: usize = 200_000;
+/// Sweeps without progress, within 10× the tolerance, that count as reaching f32's floor.
+const QS_STALL_SWEEPS: usize = 128;
 
 /// When the quasi-steady species are iterated to tolerance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -144,6 +146,9 @@ pub struct Simulation {
     /// Steps taken since the quasi-steady solve was last converged, and sweeps spent since.
     qs_debt: u64,
     qs_sweeps: usize,
+    /// The solve's best residual so far and the sweeps since it last improved by 10%.
+    qs_best: f64,
+    qs_stall: usize,
     flags_staging: wgpu::Buffer,
     /// Which ping-pong set holds the current state.
     current: usize,
@@ -406,6 +411,8 @@ impl Simulation {
             qs_pace: pace,
             qs_debt: 0,
             qs_sweeps: 0,
+            qs_best: f64::INFINITY,
+            qs_stall: 0,
             flags_staging,
             current: 0,
             time: 0.0,

@@ -43,7 +43,13 @@ impl Simulation {
         pass.set_pipeline(pipeline);
         // Bind group (1 − current) writes the current set.
         let group = &self.bind_groups[1 - self.current];
-        let (x, y, z) = self.workgroups();
+        // One colour at a time: half the columns (see codegen::qs_module).
+        let (_, y, z) = self.workgroups();
+        let x = self.scenarios[0]
+            .grid
+            .nx
+            .div_ceil(2)
+            .div_ceil(super::WORKGROUP.0);
         for _ in 0..sweeps {
             for colour in 0..2 {
                 pass.set_bind_group(
@@ -109,9 +115,22 @@ impl Simulation {
         if coupling > 0.0 && coupling <= 1.0 {
             self.qs_coupling = coupling;
         }
-        if worst <= tol {
+        // Near f32's floor (a few 1e-7: rounding in the residual of values ~1) the residual
+        // wanders instead of falling; within 10× the tolerance, no 10% gain over 128 sweeps
+        // means the floor is reached, and that is as converged as f32 gets.
+        if worst < 10.0 * tol {
+            if worst < 0.9 * self.qs_best {
+                self.qs_best = worst;
+                self.qs_stall = 0;
+            } else {
+                self.qs_stall += sweeps;
+            }
+        }
+        if worst <= tol || self.qs_stall >= QS_STALL_SWEEPS {
             self.qs_debt = 0;
             self.qs_sweeps = 0;
+            self.qs_best = f64::INFINITY;
+            self.qs_stall = 0;
             return Ok(true);
         }
         if self.qs_sweeps >= QS_MAX_SWEEPS || worst.is_nan() {
