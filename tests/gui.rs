@@ -564,3 +564,39 @@ fn without_a_display_the_app_says_so_in_one_line() {
     );
     assert!(!err.contains("panicked"));
 }
+
+#[test]
+fn a_side_that_blows_up_stops_and_the_other_keeps_the_clock() {
+    let mut h = harness(open("gray_scott"));
+    // u' = r·u² blows up in finite time (at t = 1/(r·u0) = 2 h for side B), side A (r = 0)
+    // just diffuses.
+    let text = "[grid]\nsize = [32, 16]\nextent = [\"8 mm\", \"4 mm\"]\n[time]\nend = \"10 h\"\noutput_every = \"1 h\"\n\
+        [[species]]\nname = \"u\"\ndiffusion = 0.01\ninitial = \"0.5\"\n\
+        [reactions]\nu = \"r * u * u\"\n[params]\nr = 0.0\n\
+        [view]\ncompare = { param = \"r\", value = 1.0, a = \"calm\", b = \"runaway\" }\n";
+    h.state_mut().open_text(text, "runaway.toml");
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Compare")
+        .click();
+    settle(&mut h);
+    h.state_mut().session.speed = 50.0;
+    h.get_by_label("Play").click();
+    for _ in 0..600 {
+        h.run_steps(1);
+        if h.state().session.time() > 4.0 {
+            break;
+        }
+    }
+    let s = &h.state().session;
+    let b = s.b.as_ref().unwrap();
+    let why = b.stopped.as_deref().expect("side B stopped");
+    assert!(why.contains('u'), "names the species: {why}");
+    assert!(
+        b.sim.time() < 2.5,
+        "B stopped near its blow-up: {}",
+        b.sim.time()
+    );
+    assert!(s.a.stopped.is_none());
+    assert!(s.time() > 4.0, "the clock follows side A: {}", s.time());
+    assert_eq!(s.time(), s.a.sim.time());
+}

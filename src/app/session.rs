@@ -82,9 +82,17 @@ impl Session {
     /// The clock shown: the side furthest behind (both sides reach each target before the
     /// clock moves on, so they are never more than one frame's work apart).
     pub fn time(&self) -> f64 {
-        self.lives()
+        // A side that blew up keeps its last time; the clock follows the ones still running.
+        let running = self
+            .lives()
+            .filter(|l| l.stopped.is_none())
             .map(|l| l.sim.time())
-            .fold(f64::INFINITY, f64::min)
+            .fold(f64::INFINITY, f64::min);
+        if running.is_finite() {
+            running
+        } else {
+            self.a.sim.time()
+        }
     }
 
     /// Whether every running side has reached the target clock.
