@@ -389,6 +389,21 @@ fn a_broken_scenario_is_shown_and_the_old_one_keeps_running() {
     );
 }
 
+/// `exoderm run --resume DIR` on a folder the app saved; it must finish the run.
+fn resume_headless(dir: &std::path::Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exoderm"))
+        .args(["run", "--quiet", "--resume"])
+        .arg(dir)
+        .env("XDG_RUNTIME_DIR", crate::common::runtime_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn saved_state_resumes_headless() {
     let dir = tempfile::tempdir().unwrap();
@@ -416,17 +431,7 @@ fn saved_state_resumes_headless() {
                 .starts_with("exoderm-state")
         })
         .expect("a state folder");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exoderm"))
-        .args(["run", "--quiet", "--resume"])
-        .arg(&saved)
-        .env("XDG_RUNTIME_DIR", crate::common::runtime_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    resume_headless(&saved);
     let csv = std::fs::read_to_string(saved.join("metrics.csv")).unwrap();
     let times: Vec<f64> = csv
         .lines()
@@ -468,17 +473,7 @@ fn saving_in_compare_mode_saves_both_sides_and_b_keeps_its_difference() {
     saved.sort();
     assert_eq!(saved.len(), 2, "one folder per side: {saved:?}");
     for folder in &saved {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_exoderm"))
-            .args(["run", "--quiet", "--resume"])
-            .arg(folder)
-            .env("XDG_RUNTIME_DIR", crate::common::runtime_dir())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        resume_headless(folder);
     }
     let scenario_of = |label: &str| {
         let folder = saved
