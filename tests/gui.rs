@@ -282,6 +282,16 @@ fn a_parameter_slider_changes_the_running_model() {
     );
 }
 
+/// The value of parameter `name` in `s`.
+fn param(s: &exoderm::Scenario, name: &str) -> f64 {
+    s.model
+        .params
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap()
+        .value
+}
+
 #[test]
 fn compare_runs_two_simulations_on_one_clock_with_one_difference() {
     let mut h = harness(GuiOptions::default());
@@ -291,26 +301,8 @@ fn compare_runs_two_simulations_on_one_clock_with_one_difference() {
     let app = h.state();
     let b = app.session.b.as_ref().expect("side B exists");
     let d = app.session.difference.clone().expect("a difference");
-    let pa = app
-        .session
-        .a
-        .sim
-        .scenario()
-        .model
-        .params
-        .iter()
-        .find(|p| p.name == d.param)
-        .unwrap()
-        .value;
-    let pb = b
-        .sim
-        .scenario()
-        .model
-        .params
-        .iter()
-        .find(|p| p.name == d.param)
-        .unwrap()
-        .value;
+    let pa = param(app.session.a.sim.scenario(), &d.param);
+    let pb = param(b.sim.scenario(), &d.param);
     assert_eq!(pb, d.value);
     assert_ne!(pa, pb, "the sides differ in {}", d.param);
     h.get_by_label("Play").click();
@@ -482,14 +474,7 @@ fn saving_in_compare_mode_saves_both_sides_and_b_keeps_its_difference() {
             .unwrap_or_else(|| panic!("a folder for {label}: {saved:?}"));
         exoderm::Scenario::load(&folder.join("scenario.toml")).unwrap()
     };
-    let param = |s: &exoderm::Scenario| {
-        s.model
-            .params
-            .iter()
-            .find(|p| p.name == d.param)
-            .unwrap()
-            .value
-    };
+
     let label = |l: &str| l.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let (a, b) = (scenario_of(&label(&d.a)), scenario_of(&label(&d.b)));
     assert!(a.events.is_empty());
@@ -498,7 +483,11 @@ fn saving_in_compare_mode_saves_both_sides_and_b_keeps_its_difference() {
         "side B's difference is saved as an event at 0: {:?}",
         b.events
     );
-    assert_eq!(param(&a), param(&b), "the base parameter is the same");
+    assert_eq!(
+        param(&a, &d.param),
+        param(&b, &d.param),
+        "the base parameter is the same"
+    );
 }
 
 /// Decodes a PNG into (width, height, RGB(A) bytes, channels).

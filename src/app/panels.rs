@@ -257,15 +257,18 @@ fn scenario_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
 
 fn explain_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     let s = &app.session.scenario;
-    let e = s
-        .display
-        .explain
-        .clone()
-        .unwrap_or_else(|| crate::scenario::Explain {
-            title: s.model.name.clone(),
-            what: s.model.description.clone(),
-            ..Default::default()
-        });
+    let fallback;
+    let e = match &s.display.explain {
+        Some(e) => e,
+        None => {
+            fallback = crate::scenario::Explain {
+                title: s.model.name.clone(),
+                what: s.model.description.clone(),
+                ..Default::default()
+            };
+            &fallback
+        }
+    };
     // A wrapping heading (a collapsing header would not wrap, and a long title at the
     // presentation scale would widen the panel over the views).
     ui.add(egui::Label::new(RichText::new(&e.title).heading()).wrap());
@@ -367,8 +370,8 @@ fn view_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
 
 fn brush_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     ui.heading("Brush");
-    let brushes = app.session.scenario.display.brushes.clone();
-    let species = app.session.scenario.model.species.clone();
+    let scenario = app.session.scenario.clone();
+    let (brushes, species) = (&scenario.display.brushes, &scenario.model.species);
     ui.radio_value(&mut app.tool, Tool::Pan, "pan / zoom only");
     for (k, b) in brushes.iter().enumerate() {
         let r = ui.radio_value(&mut app.tool, Tool::Brush(k), &b.name);
@@ -435,7 +438,8 @@ fn brush_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
 
 fn compare_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     ui.heading("Side by side");
-    let params = app.session.scenario.model.params.clone();
+    let scenario = app.session.scenario.clone();
+    let params = &scenario.model.params;
     if params.is_empty() {
         ui.weak("this model has no parameters");
         return;
@@ -446,7 +450,7 @@ fn compare_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             .selected_text(&app.diff_param)
             .width(90.0)
             .show_ui(ui, |ui| {
-                for p in &params {
+                for p in params {
                     ui.selectable_value(&mut app.diff_param, p.name.clone(), &p.name);
                 }
             });
@@ -469,16 +473,26 @@ fn compare_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
 
 fn params_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     ui.heading("Parameters");
-    let defaults = app.session.scenario.model.params.clone();
-    let current = app.session.a.sim.scenario().model.params.clone();
+    // Names, units, ranges and docs are the scenario's; only the values move (side A's).
+    let scenario = app.session.scenario.clone();
+    let current: Vec<f64> = app
+        .session
+        .a
+        .sim
+        .scenario()
+        .model
+        .params
+        .iter()
+        .map(|p| p.value)
+        .collect();
     let mut changes = vec![];
     egui::Grid::new("params").num_columns(3).show(ui, |ui| {
-        for (p, d) in current.iter().zip(&defaults) {
-            let mut v = p.value;
-            let [lo, hi] = p.range.unwrap_or(if d.value > 0.0 {
-                [d.value / 10.0, d.value * 10.0]
-            } else if d.value < 0.0 {
-                [d.value * 10.0, d.value / 10.0]
+        for (p, &now) in scenario.model.params.iter().zip(&current) {
+            let mut v = now;
+            let [lo, hi] = p.range.unwrap_or(if p.value > 0.0 {
+                [p.value / 10.0, p.value * 10.0]
+            } else if p.value < 0.0 {
+                [p.value * 10.0, p.value / 10.0]
             } else {
                 [-1.0, 1.0]
             });
@@ -486,7 +500,7 @@ fn params_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             if !p.doc.is_empty() {
                 tip += &format!("\n{}", p.doc);
             }
-            tip += &format!("\ndefault {} · range {lo} … {hi}", d.value);
+            tip += &format!("\ndefault {} · range {lo} … {hi}", p.value);
             if !p.source.is_empty() {
                 tip += &format!("\nsource: {}", p.source);
             }
@@ -506,11 +520,11 @@ fn params_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 changes.push((p.name.clone(), v));
             }
             if ui
-                .add_enabled(p.value != d.value, egui::Button::new("reset").small())
+                .add_enabled(now != p.value, egui::Button::new("reset").small())
                 .on_hover_text("back to the scenario's value")
                 .clicked()
             {
-                changes.push((p.name.clone(), d.value));
+                changes.push((p.name.clone(), p.value));
             }
             ui.end_row();
         }

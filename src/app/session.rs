@@ -4,6 +4,7 @@
 //! each side's measured rate, quasi-steady solves in short blocks), so the window stays
 //! responsive whatever the model, grid or speed.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use eframe::egui_wgpu::RenderState;
@@ -29,8 +30,9 @@ pub struct Difference {
 }
 
 pub struct Session {
-    /// The scenario as loaded (reset starts it again).
-    pub scenario: Scenario,
+    /// The scenario as loaded (reset starts it again). Shared, so the panels can hold it
+    /// while they change the app, without copying the model's tables every frame.
+    pub scenario: Arc<Scenario>,
     /// Where it came from: a preset name or a file path.
     pub name: String,
     pub a: Live,
@@ -61,7 +63,7 @@ impl Session {
         let a = Live::new(rs, &scenario, "A")?;
         let speed = default_speed(&scenario);
         Ok(Session {
-            scenario,
+            scenario: Arc::new(scenario),
             name: name.into(),
             a,
             b: None,

@@ -443,9 +443,7 @@ impl Simulation {
         self.queue.submit([enc.finish()]);
         match self.qs_pace {
             QsPace::EveryAdvance => self.converge_qs()?,
-            // Owed before the first step.
-            QsPace::Deferred if self.kernels.qs.is_some() => self.qs_debt = ADAPTIVE_BATCH,
-            QsPace::Deferred => {}
+            QsPace::Deferred => self.owe_qs(),
         }
         let mut enc = self.encoder("init.check");
         self.encode_check(&mut enc);
@@ -1011,9 +1009,7 @@ impl Simulation {
         // A blow-up after the checkpoint is undone with it; an interactive run re-converges
         // its quasi-steady species before stepping on (a batch run converges every batch).
         self.failed[0] = None;
-        if self.kernels.qs.is_some() && self.qs_pace == QsPace::Deferred {
-            self.qs_debt = ADAPTIVE_BATCH;
-        }
+        self.owe_qs();
         self.plans[0] = ckpt.plan.clone();
         self.plan = ckpt.plan.clone();
         self.counters = ckpt.counters;

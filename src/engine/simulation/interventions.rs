@@ -111,14 +111,6 @@ impl Simulation {
         self.recheck()
     }
 
-    /// After an intervention, interactively: the quasi-steady species answer to the new
-    /// state before the next step (and while paused). Batch runs converge every batch anyway.
-    fn owe_qs(&mut self) {
-        if self.qs_pace == super::QsPace::Deferred && self.kernels.qs.is_some() {
-            self.qs_debt = self.qs_debt.max(super::ADAPTIVE_BATCH);
-        }
-    }
-
     /// After an intervention: the blow-up check and the reaction-rate probe at once, so a
     /// deposit that makes the reactions stiffer shrinks the step before the next one.
     fn recheck(&mut self) -> Result<()> {

@@ -159,6 +159,15 @@ impl Simulation {
         ((1u64 << 18) / cells.max(1)).clamp(2, QS_BLOCK as u64) as usize
     }
 
+    /// Interactively (after the initial conditions, an intervention or a restore): the
+    /// quasi-steady species must answer to the new state before the next step (and while
+    /// paused). Batch runs converge every batch anyway.
+    pub(super) fn owe_qs(&mut self) {
+        if self.qs_pace == QsPace::Deferred && self.kernels.qs.is_some() {
+            self.qs_debt = self.qs_debt.max(ADAPTIVE_BATCH);
+        }
+    }
+
     /// Chooses when quasi-steady solves are finished (batch runs: [`QsPace::EveryAdvance`]).
     pub fn set_qs_pace(&mut self, pace: QsPace) {
         self.qs_pace = pace;
