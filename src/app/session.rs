@@ -280,16 +280,14 @@ impl Session {
                 return;
             }
             let target = self.target;
-            let behind: Vec<usize> = (0..self.lives().count())
-                .filter(|&i| {
-                    let l = self.live(i).expect("side exists");
-                    l.stopped.is_none() && !reached(l.sim.time(), target)
-                })
+            // (side, its time) of the running sides short of the target.
+            let behind: Vec<(usize, f64)> = self
+                .lives()
+                .enumerate()
+                .filter(|(_, l)| l.stopped.is_none() && !reached(l.sim.time(), target))
+                .map(|(i, l)| (i, l.sim.time()))
                 .collect();
-            let Some(&side) = behind.iter().min_by(|&&i, &&j| {
-                let t = |k: usize| self.live(k).expect("side exists").sim.time();
-                t(i).total_cmp(&t(j))
-            }) else {
+            let Some(&(side, _)) = behind.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
                 if !self.playing {
                     self.settle(started);
                 }
