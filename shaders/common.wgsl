@@ -1,32 +1,39 @@
-// exoderm common WGSL: grid and step uniforms, boundary ghosts, per-cell random numbers.
-// Prepended to every generated module. Uniform structs mirror src/engine/uniforms.rs —
-// keep in sync (a test checks sizes and offsets).
+// exoderm common WGSL: grid and step uniforms, the cell a thread owns, its neighbours,
+// per-cell random numbers. First in every generated module; then the model's part
+// (engine::codegen: constants, params, the user's expressions, boundary ghosts, XdCell
+// helpers), then one kernel template (shaders/*.wgsl). Uniform structs mirror
+// src/engine/uniforms.rs — keep in sync (a test checks sizes and offsets).
+//
+// Field storage: every species of every run in one buffer per set, four species to a
+// vec4<f32> plane: plane k of run r at cell (i, j) is element k * plane + r * nx * ny +
+// j * nx + i (`plane` = runs × cells).
 
 struct XdGrid {
     nx: u32,
     ny: u32,
-    // Runs batched in this simulation (one z-slice of every buffer each).
+    // Runs batched in this simulation (one z-slice of every plane each).
     runs: u32,
-    nspecies: u32,
+    // Elements (vec4) per plane: runs × nx × ny.
+    plane: u32,
     x0: f32,
     y0: f32,
     dx: f32,
     dy: f32,
     // Boundary rule per side: left (x min), right (x max), bottom (y min), top (y max).
-    // 0 = no-flux, 1 = periodic, 2 = fixed, 3 = flux, 4 = robin (scenario::Boundary::code);
-    // the ghost values are generated per model (engine::codegen::side_functions).
+    // 0 = no-flux, 1 = periodic, 2 = fixed, 3 = flux, 4 = robin (engine::problem::Boundary::code);
+    // the ghost values are generated per model (xd_side).
     bc: vec4<u32>,
 }
 
 struct XdStep {
     t: f32,
-    // dt for the reaction terms; 0 in diffusion-only sub-steps.
+    // dt for the reaction terms; 0 in diffusion-only sub-steps. Also: the SOR ω.
     react_dt: f32,
-    // Which group of 4 metrics a metrics dispatch computes.
+    // Which group of 4 metrics a metrics dispatch computes; the colour of a SOR sweep.
     sel: u32,
     pad0: u32,
     // dt/dx² and dt/dy² per species (0 for species not diffusing in this pass), one vec4 per
-    // plane; the kernel multiplies by the run's own D.
+    // plane; the kernel multiplies by the run's own D. RKL2 stages reuse cx[0] and cy[0].
     cx: array<vec4<f32>, 4>,
     cy: array<vec4<f32>, 4>,
 }
@@ -44,4 +51,35 @@ fn xd_pcg(v: u32) -> u32 {
 fn xd_rand(i: u32, j: u32, salt: u32, seed: u32) -> f32 {
     let h = xd_pcg(i ^ xd_pcg(j ^ xd_pcg(salt ^ xd_pcg(seed))));
     return f32(h >> 8u) / 16777216.0;
+}
+
+// The cell a thread owns.
+struct XdCtx {
+    i: u32,
+    j: u32,
+    run: u32,
+    // Index of the cell in plane 0 (add k * plane for plane k).
+    idx: u32,
+    // Cell centre (mm).
+    x: f32,
+    y: f32,
+}
+
+// The cell of column `i`, row `gid.y`, run `gid.z`.
+fn xd_ctx(gid: vec3<u32>, i: u32) -> XdCtx {
+    let j = gid.y;
+    let run = gid.z;
+    let idx = run * xd_grid.nx * xd_grid.ny + j * xd_grid.nx + i;
+    let x = xd_grid.x0 + (f32(i) + 0.5) * xd_grid.dx;
+    let y = xd_grid.y0 + (f32(j) + 0.5) * xd_grid.dy;
+    return XdCtx(i, j, run, idx, x, y);
+}
+
+fn xd_inside(c: XdCtx) -> bool {
+    return c.i < xd_grid.nx && c.j < xd_grid.ny;
+}
+
+// Element of plane k for cell index `idx`.
+fn xd_at(k: u32, idx: u32) -> u32 {
+    return k * xd_grid.plane + idx;
 }

@@ -1,6 +1,7 @@
 // exoderm view: one species through a colour map, or the realistic skin view, written
-// straight from the field planes into an rgba8unorm storage texture (no readback).
-// Mirrors engine::render::ViewUniform — keep in sync (a test checks the size).
+// straight from the simulation's state buffer into an rgba8unorm storage texture (no
+// readback). The state holds every plane of every run (see shaders/common.wgsl).
+// Mirrors app::view::ViewUniform — keep in sync (a test checks sizes and offsets).
 
 struct View {
     nx: u32,
@@ -9,7 +10,8 @@ struct View {
     species: u32,
     // 1 = take the range from the reduction (`range`), 0 = lo/hi below.
     auto_range: u32,
-    pad0: u32,
+    // Runs in the state buffer (elements per plane = runs × nx × ny).
+    runs: u32,
     lo: f32,
     hi: f32,
     // Skin roles (species index, -1 = none): epidermis, scab, inflammation, collagen.
@@ -26,22 +28,20 @@ struct View {
 @group(0) @binding(1) var<storage, read> lut: array<u32, 256>;
 // [min, max] of the shown species (written by reduce_range).
 @group(0) @binding(2) var<storage, read_write> range: array<f32, 4>;
+// The state shown; for the difference view, side A's.
 @group(0) @binding(3) var<storage, read> p0: array<vec4<f32>>;
+// The difference view's side B (other views bind p0 again).
 @group(0) @binding(4) var<storage, read> p1: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> p2: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> p3: array<vec4<f32>>;
-@group(0) @binding(7) var out_tex: texture_storage_2d<rgba8unorm, write>;
+@group(0) @binding(5) var out_tex: texture_storage_2d<rgba8unorm, write>;
+
+// Element of species s's plane at cell (i, j) of the shown run.
+fn element(s: u32, i: u32, j: u32) -> u32 {
+    let cells = view.nx * view.ny;
+    return (s / 4u) * view.runs * cells + view.run * cells + j * view.nx + i;
+}
 
 fn fetch(s: u32, i: u32, j: u32) -> f32 {
-    let idx = view.run * view.nx * view.ny + j * view.nx + i;
-    var v: vec4<f32>;
-    switch (s / 4u) {
-        case 0u: { v = p0[idx]; }
-        case 1u: { v = p1[idx]; }
-        case 2u: { v = p2[idx]; }
-        default: { v = p3[idx]; }
-    }
-    return v[s % 4u];
+    return p0[element(s, i, j)][s % 4u];
 }
 
 fn finite(v: f32) -> bool {
@@ -191,10 +191,10 @@ fn skin(@builtin(global_invocation_id) gid: vec3<u32>) {
     textureStore(out_tex, texel(i, j), vec4<f32>(c, 1.0));
 }
 
-// The difference view (compare mode): p0 holds side A's plane of the species, p1 side B's
-// (same layout), view.species % 4 picks the component. B − A, NaN where either is not finite.
+// The difference view (compare mode): p0 holds side A's state, p1 side B's (same layout).
+// B − A of the shown species, NaN where either is not finite.
 fn delta(i: u32, j: u32) -> f32 {
-    let idx = view.run * view.nx * view.ny + j * view.nx + i;
+    let idx = element(view.species, i, j);
     let c = view.species % 4u;
     let a = p0[idx][c];
     let b = p1[idx][c];

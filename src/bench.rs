@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::engine::{GpuContext, Simulation, fields};
+use crate::engine::{GpuContext, Problem, Simulation};
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 
@@ -50,30 +50,29 @@ pub struct SweepBench {
 /// `runs` Fisher runs at n² (r varied), each `steps` steps plus a metrics read: the whole
 /// life of a run (pipelines, upload, stepping, reduction), batched and one at a time.
 pub fn sweep_bench(ctx: &GpuContext, runs: usize, n: u32, steps: u64) -> Result<SweepBench> {
-    let scenarios: Vec<Scenario> = (0..runs)
+    let problems: Vec<Problem> = (0..runs)
         .map(|i| {
             let text = format!(
                 "[model]\nbuiltin = \"fisher\"\n[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\n[time]\nend = \"1 h\"\n[params]\nr = {}\nx_front = 0.0\n",
                 0.5 + i as f64 / runs as f64
             );
-            Scenario::parse(&text, "bench sweep")
+            Scenario::parse(&text, "bench sweep").map(|s| s.problem())
         })
         .collect::<Result<_>>()?;
-    let adapter = ctx.describe();
-    let life = |batch: &[Scenario]| -> Result<()> {
-        let mut sim = Simulation::batch(&ctx.device, &ctx.queue, &ctx.limits, &adapter, batch)?;
+    let life = |batch: &[Problem]| -> Result<()> {
+        let mut sim = Simulation::batch(ctx, batch)?;
         let dt = sim.plan().dt;
         sim.advance(steps as f64 * dt, &mut |_| {})?;
         sim.read_metrics_all()?;
         Ok(())
     };
-    life(&scenarios[..1])?; // warm-up
+    life(&problems[..1])?; // warm-up
     let t = Instant::now();
-    life(&scenarios)?;
+    life(&problems)?;
     let batched = runs as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
-    for s in &scenarios {
-        life(std::slice::from_ref(s))?;
+    for p in &problems {
+        life(std::slice::from_ref(p))?;
     }
     let single = runs as f64 / t.elapsed().as_secs_f64();
     Ok(SweepBench {
@@ -129,7 +128,7 @@ fn copy_bandwidth(ctx: &GpuContext) -> Result<(f64, u64)> {
             enc.copy_buffer_to_buffer(&a, 0, &b, 0, size);
         }
         ctx.queue.submit([enc.finish()]);
-        fields::wait(&ctx.device)?;
+        ctx.wait()?;
         Ok(t.elapsed().as_secs_f64())
     };
     run(1)?;
@@ -156,15 +155,14 @@ pub fn bench(
     for &nsp in species {
         for &n in sizes {
             let sc = bench_scenario(nsp, n)?;
-            let mut sim =
-                match Simulation::new(&ctx.device, &ctx.queue, &ctx.limits, &ctx.describe(), &sc) {
-                    Ok(s) => s,
-                    Err(Error::Scenario { message, .. }) => {
-                        skipped.push(format!("{nsp} species at {n}²: {message}"));
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
+            let mut sim = match Simulation::new(ctx, &sc.problem()) {
+                Ok(s) => s,
+                Err(Error::Problem { message, .. }) => {
+                    skipped.push(format!("{nsp} species at {n}²: {message}"));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let dt = sim.plan().dt;
             // Warm up (pipeline compile, first touches), then size the timed run.
             sim.advance(8.0 * dt, &mut |_| {})?;

@@ -20,12 +20,63 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// A field of a problem an engine error is about, so the layer that read the file can
+/// point at the line it was written on ([`crate::Scenario::locate`]); printed as the dotted
+/// field name when no file is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    GridSize,
+    TimeDt,
+    /// `species.NAME.initial`.
+    Initial(String),
+    /// `species.NAME.diffusion`.
+    Diffusion(String),
+    /// `reactions.NAME`.
+    Reaction(String),
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Field::GridSize => f.write_str("grid.size"),
+            Field::TimeDt => f.write_str("time.dt"),
+            Field::Initial(s) => write!(f, "species.{s}.initial"),
+            Field::Diffusion(s) => write!(f, "species.{s}.diffusion"),
+            Field::Reaction(s) => write!(f, "reactions.{s}"),
+        }
+    }
+}
+
+/// Why a run stopped: a species went NaN/Inf or ran away, in a time window.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "the simulation blew up: species `{species}` became {what} between t = {from} and t = {to}.\n  \
+     likely cause: {cause}\n  the outputs written before t = {from} are kept."
+)]
+pub struct Blowup {
+    pub species: String,
+    pub what: String,
+    pub from: String,
+    pub to: String,
+    pub cause: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A scenario (or sweep) file is wrong. `fix` tells the user what to write instead.
     #[error("{at}: {message}\n  fix: {fix}")]
     Scenario {
         at: Location,
+        message: String,
+        fix: String,
+    },
+
+    /// A problem the engine cannot run as given (a forced step that is unstable, a grid too
+    /// large for the device, initial values that are not finite); `field` names what to
+    /// change.
+    #[error("`{field}`: {message}\n  fix: {fix}")]
+    Problem {
+        field: Field,
         message: String,
         fix: String,
     },
@@ -43,21 +94,25 @@ pub enum Error {
     Gpu { during: String, message: String },
 
     /// The simulation produced NaN/Inf or runaway values.
-    #[error(
-        "the simulation blew up: species `{species}` became {what} between t = {from} and t = {to}.\n  \
-         likely cause: {cause}\n  the outputs written before t = {from} are kept."
-    )]
-    Blowup {
-        species: String,
-        what: String,
-        from: String,
-        to: String,
-        cause: String,
-    },
+    #[error(transparent)]
+    Blowup(Box<Blowup>),
 
-    /// The simulation had already stopped (a blow-up reported before).
-    #[error("the simulation had stopped: {0}")]
-    Stopped(String),
+    /// Every run of a batch stopped; the first one's reason.
+    #[error("all {runs} runs in the batch stopped; the first: {first}")]
+    AllStopped { runs: usize, first: Box<Blowup> },
+
+    /// A quasi-steady species has no steady state the solver can find.
+    #[error(
+        "the quasi-steady solve for `{species}` did not converge at t = {at} ({sweeps} sweeps, scaled residual {residual:.2e} > qs_tolerance {tolerance:.1e}).\n  \
+         fix: check that its decay (−∂R/∂c) is positive and its reaction bounded — a quasi-steady species needs a steady state to exist"
+    )]
+    QuasiSteady {
+        species: String,
+        at: String,
+        sweeps: usize,
+        residual: f64,
+        tolerance: f64,
+    },
 
     /// Reading or writing a file failed.
     #[error("{action} {}: {source}", path.display())]
@@ -90,5 +145,11 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+impl From<Blowup> for Error {
+    fn from(b: Blowup) -> Error {
+        Error::Blowup(Box::new(b))
     }
 }

@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::engine::stepper::StepPlan;
-use crate::engine::{GpuContext, Simulation, simulation::Counters};
+use crate::engine::Problem;
+use crate::engine::plan::StepPlan;
+use crate::engine::{Counters, GpuContext, Simulation};
 use crate::error::{Error, Result};
+use crate::model::Model;
 use crate::output::checkpoint::{self, WriterState};
 use crate::output::{self, npy, snapshot};
-use crate::scenario::Scenario;
+use crate::scenario::{OutputSpec, Scenario};
 
 pub struct RunOptions {
     pub out: PathBuf,
@@ -49,29 +51,24 @@ pub fn field_stats(field: &[f32], cell_area: f64) -> [f64; 4] {
     [sum / field.len() as f64, lo, hi, sum * cell_area]
 }
 
-/// The output times: 0, every `output_every`, and `end`.
-pub fn output_times(s: &Scenario) -> Vec<f64> {
-    let n = (s.time.end / s.time.output_every * (1.0 - 1e-12)).ceil() as usize;
-    (0..=n)
-        .map(|k| (k as f64 * s.time.output_every).min(s.time.end))
-        .collect()
-}
-
-pub fn csv_header(s: &Scenario) -> String {
+/// The metrics.csv header of a model's runs.
+pub fn csv_header(model: &Model) -> String {
     let mut cols = vec!["t_h".to_string()];
-    for sp in &s.model.species {
+    for sp in &model.species {
         for stat in ["mean", "min", "max", "total"] {
             cols.push(format!("{}_{stat}", sp.name));
         }
     }
-    cols.extend(s.model.metrics.iter().map(|m| m.name.clone()));
+    cols.extend(model.metrics.iter().map(|m| m.name.clone()));
     cols.join(",")
 }
 
 /// Writes one run's folder.
 pub struct RunWriter {
     pub dir: PathBuf,
-    pub scenario: Scenario,
+    /// What was run (its model, grid, numerics and parameter values at the start).
+    pub problem: Problem,
+    pub output: OutputSpec,
     pub state: WriterState,
 }
 
@@ -88,25 +85,36 @@ pub struct RunInfo<'a> {
 }
 
 impl RunWriter {
-    /// Creates the folder and saves the scenario text beside the outputs.
-    pub fn create(dir: &Path, scenario: &Scenario) -> Result<RunWriter> {
+    /// Creates the folder and saves the scenario text (`source`) beside the outputs.
+    pub fn create(
+        dir: &Path,
+        problem: &Problem,
+        output: &OutputSpec,
+        source: &str,
+    ) -> Result<RunWriter> {
         std::fs::create_dir_all(dir.join("fields"))
             .map_err(|e| Error::io("cannot create output folder", dir, e))?;
-        output::write_atomic(&dir.join(SCENARIO_FILE), scenario.source.as_bytes())?;
+        output::write_atomic(&dir.join(SCENARIO_FILE), source.as_bytes())?;
         Ok(RunWriter {
             dir: dir.to_path_buf(),
-            scenario: scenario.clone(),
+            problem: problem.clone(),
+            output: output.clone(),
             state: WriterState {
-                csv: csv_header(scenario) + "\n",
-                seen: vec![[f64::INFINITY, f64::NEG_INFINITY]; scenario.model.species.len()],
+                csv: csv_header(&problem.model) + "\n",
+                seen: vec![[f64::INFINITY, f64::NEG_INFINITY]; problem.model.species.len()],
                 outputs: 0,
             },
         })
     }
 
+    /// A writer for a scenario's run.
+    pub fn for_scenario(dir: &Path, scenario: &Scenario) -> Result<RunWriter> {
+        RunWriter::create(dir, &scenario.problem(), &scenario.output, &scenario.source)
+    }
+
     /// Writes output number `state.outputs`: NPY fields, a metrics row, declared-range PNGs.
     pub fn observe(&mut self, time: f64, fields: &[Vec<f32>], metrics: &[f64]) -> Result<()> {
-        let s = &self.scenario;
+        let (s, out) = (&self.problem, &self.output);
         let k = self.state.outputs;
         let mut row = vec![format!("{time:?}")];
         for (i, (sp, f)) in s.model.species.iter().zip(fields).enumerate() {
@@ -114,14 +122,14 @@ impl RunWriter {
             row.extend(st.iter().map(|v| format!("{v:?}")));
             let seen = &mut self.state.seen[i];
             *seen = [seen[0].min(st[1]), seen[1].max(st[2])];
-            if s.output.npy {
+            if out.npy {
                 let path = self.dir.join("fields").join(format!("{}_{k}.npy", sp.name));
                 output::write_atomic(
                     &path,
                     &npy::encode_f32(f, s.grid.ny as usize, s.grid.nx as usize),
                 )?;
             }
-            if s.output.png && (sp.range.is_some() || !s.output.npy) {
+            if out.png && (sp.range.is_some() || !out.npy) {
                 let range = sp.range.unwrap_or(self.state.seen[i]);
                 self.png(&sp.name, k, f, range)?;
             }
@@ -135,17 +143,14 @@ impl RunWriter {
     }
 
     fn png(&self, name: &str, k: usize, field: &[f32], range: [f64; 2]) -> Result<()> {
-        let (nx, ny) = (
-            self.scenario.grid.nx as usize,
-            self.scenario.grid.ny as usize,
-        );
+        let (nx, ny) = (self.problem.grid.nx as usize, self.problem.grid.ny as usize);
         let range = if range[1] > range[0] {
             range
         } else {
             [range[0], range[0] + 1.0]
         };
         let png = snapshot::encode_png(
-            &snapshot::render(field, nx, ny, range, &self.scenario.output.colormap),
+            &snapshot::render(field, nx, ny, range, &self.output.colormap),
             nx,
             ny,
         )?;
@@ -155,8 +160,8 @@ impl RunWriter {
     /// Snapshots of species without a declared range, over the whole run's range, from the
     /// NPY files already on disk.
     fn finish_pngs(&self) -> Result<()> {
-        let s = &self.scenario;
-        if !(s.output.png && s.output.npy) {
+        let s = &self.problem;
+        if !(self.output.png && self.output.npy) {
             return Ok(());
         }
         for (i, sp) in s
@@ -171,7 +176,11 @@ impl RunWriter {
                 let bytes =
                     std::fs::read(&path).map_err(|e| Error::io("cannot re-read", &path, e))?;
                 let (_, data) = npy::decode_f32(&bytes).ok_or_else(|| {
-                    Error::Internal(format!("{} is not an npy we wrote", path.display()))
+                    Error::io(
+                        "cannot use (changed or truncated since this run wrote it; run again into a fresh folder)",
+                        &path,
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, "not a float32 (ny, nx) npy"),
+                    )
                 })?;
                 self.png(&sp.name, k, &data, self.state.seen[i])?;
             }
@@ -187,7 +196,7 @@ impl RunWriter {
             Err(e) if info.status == "completed" => format!("failed: {e}"),
             _ => info.status.clone(),
         };
-        let s = &self.scenario;
+        let s = &self.problem;
         let plan = info.plan;
         let c = info.counters;
         let cells = s.grid.cells() as f64 * info.batched_with as f64;
@@ -215,12 +224,12 @@ impl RunWriter {
                 "substepped_species": plan.fast,
                 "reaction_rate_per_h": plan.reaction_rate,
                 "scheme": plan.scheme,
-                "per_species": s.model.species.iter().map(|sp| json!({
+                "per_species": s.model.species.iter().zip(&s.diffusion).map(|(sp, d)| json!({
                     "name": sp.name,
-                    "diffusion_mm2_per_h": sp.diffusion,
+                    "diffusion_mm2_per_h": d,
                     "diffusion_substeps": if plan.fast.contains(&sp.name) { plan.substeps } else { 1 },
                     "scheme": if sp.quasi_steady {
-                        format!("quasi-steady: D∇²c + R = 0 by red-black SOR each step, scaled residual ≤ {:e}", s.time.qs_tolerance)
+                        format!("quasi-steady: D∇²c + R = 0 by red-black SOR each step, scaled residual ≤ {:e}", s.numerics.qs_tolerance)
                     } else if plan.stages > 0 {
                         format!("diffusion: RKL2, {} stages; reaction: linearly implicit in own decay", plan.stages)
                     } else if plan.fast.contains(&sp.name) {
@@ -230,7 +239,7 @@ impl RunWriter {
                     },
                 })).collect::<Vec<_>>(),
             },
-            "adaptive": match s.time.tolerance {
+            "adaptive": match s.numerics.tolerance {
                 Some(tol) => json!({ "tolerance": tol, "accepted_steps": c.accepted, "rejected_steps": c.rejected }),
                 None => json!(null),
             },
@@ -241,7 +250,10 @@ impl RunWriter {
             "simulated_h": info.simulated_h,
             "wall_time_s": info.wall_seconds,
             "cell_updates_per_s": if c.seconds > 0.0 { c.dispatches as f64 * cells / c.seconds } else { 0.0 },
+            "params": s.model.params.iter().zip(&s.params).map(|(p, v)| (p.name.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "seed": s.seed,
             "scenario": s,
+            "output": self.output,
         });
         let text = serde_json::to_string_pretty(&doc)
             .map_err(|e| Error::Internal(format!("run.json: {e}")))?;
@@ -295,14 +307,8 @@ fn run_inner(
 ) -> Result<RunReport> {
     let started = Instant::now();
     let dir = opts.out.as_path();
-    let mut sim = Simulation::new(
-        &ctx.device,
-        &ctx.queue,
-        &ctx.limits,
-        &ctx.describe(),
-        scenario,
-    )?;
-    let mut w = RunWriter::create(dir, scenario)?;
+    let mut sim = Simulation::new(ctx, &scenario.problem()).map_err(|e| scenario.locate(e))?;
+    let mut w = RunWriter::for_scenario(dir, scenario)?;
     let ckpt_path = dir.join(CHECKPOINT_FILE);
     let mut restored = false;
     if resume && ckpt_path.exists() {
@@ -311,7 +317,7 @@ fn run_inner(
         w.state = state;
         restored = true;
     }
-    let times = output_times(scenario);
+    let times = scenario.problem().output_times();
     let bar = progress_bar(opts.quiet, scenario.time.end);
     let mut last_ckpt = sim.time();
     let result = (|| -> Result<()> {
@@ -336,10 +342,12 @@ fn run_inner(
             {
                 checkpoint::save(&ckpt_path, &sim.checkpoint(0)?, &w.state)?;
                 last_ckpt = sim.time();
+                hold_if("checkpoint");
             }
         }
         Ok(())
-    })();
+    })()
+    .map_err(|e| scenario.locate(e));
     bar.finish_and_clear();
     let c = sim.counters();
     let status = match &result {
@@ -368,6 +376,17 @@ fn run_inner(
             0.0
         },
     })
+}
+
+/// For tests that kill a run at a point that does not depend on the machine's speed:
+/// with `EXODERM_TEST_HOLD_AFTER` set to `point` (e.g. `checkpoint`, `runs=3`), the process
+/// stops there and waits to be killed. Never set outside tests.
+pub fn hold_if(point: &str) {
+    if std::env::var("EXODERM_TEST_HOLD_AFTER").as_deref() == Ok(point) {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
 }
 
 fn progress_bar(quiet: bool, end: f64) -> indicatif::ProgressBar {

@@ -153,10 +153,23 @@ fn time_dependent_boundary_follows_the_initial_expression() {
          [time]\nend = \"1 h\"\n[[species]]\nname = \"u\"\ndiffusion = 0.01\ninitial = \"select(0.0, 2.0 * t, x < -0.99)\"\n",
     );
     let mut sim = simulation(ctx, &sc);
+    let initial = crate::common::fields_f64(&sim);
     advance(&mut sim, 1.0);
     let u = &sim.read_fields().unwrap()[0];
-    // The edge cell is pulled towards the face value ~2 at t = 1; the far end stays ~0.
-    assert!(u[0] > 0.5 && u[0] < 2.0, "edge cell {}", u[0]);
+    // The f64 twin with the face held at 2·t on the left, stepped with the same steps.
+    let n = sim.counters().steps as usize;
+    let dt = 1.0 / n as f64;
+    let react = |_c: &[f64], out: &mut [f64]| out[0] = 0.0;
+    let face = |_s: usize, _x: f64, _y: f64, t: f64| [2.0 * t, 0.0, 0.0, 0.0];
+    let mut cpu =
+        exoderm::engine::reference::Reference::new(&sc.grid, vec![0.01], initial, &react, &face);
+    for k in 0..n {
+        cpu.step(k as f64 * dt, dt);
+    }
+    let d = crate::common::max_abs_diff(u, &cpu.fields[0]);
+    assert!(d < 1e-5, "GPU vs f64 twin with a rising face value: {d:e}");
+    // The edge cell is pulled towards the face value 2 at t = 1; the far end stays ~0.
+    assert!(u[0] > 0.5, "edge cell {}", u[0]);
     assert!(u[63].abs() < 1e-6, "far cell {}", u[63]);
 }
 
@@ -315,7 +328,7 @@ fn the_explicit_stability_limit_is_where_theory_puts_it() {
         "[grid]\nsize = [32, 32]\nextent = [\"32 mm\", \"32 mm\"]\nboundary = \"periodic\"\n[time]\nend = \"1000 h\"\n\
          [[species]]\nname = \"u\"\ndiffusion = 1.0\ninitial = \"1.0 + 1e-3 * select(-1.0, 1.0, (u32(x + 16.0) + u32(y + 16.0)) % 2u == 0u)\"\n",
     );
-    let limit = exoderm::engine::stepper::diffusion_limit(1.0, &sc.grid);
+    let limit = exoderm::engine::plan::diffusion_limit(1.0, &sc.grid);
     assert!((limit - 0.25).abs() < 1e-12);
     let amplitude_after = |factor: f64| {
         let mut sim = simulation(ctx, &sc);
@@ -334,5 +347,51 @@ fn the_explicit_stability_limit_is_where_theory_puts_it() {
     assert!(
         (above / 1.02f64.powi(150) - 1.0).abs() < 0.05,
         "just above it grows: {above}"
+    );
+}
+
+#[test]
+fn metric_reductions_match_the_fields() {
+    let ctx = gpu_or_skip!();
+    let sc = scenario(
+        "[grid]\nsize = [40, 24]\nextent = [\"4 mm\", \"3 mm\"]\n[time]\nend = \"0.5 h\"\n\
+         [[species]]\nname = \"u\"\ndiffusion = 0.1\ninitial = \"exp(-(x - 0.5) * (x - 0.5) - y * y) + 0.1 * noise\"\n\
+         [metrics]\ntotal = \"u\"\nlowest = { expr = \"u\", reduce = \"min\" }\n\
+         highest = { expr = \"u * u\", reduce = \"max\" }\naverage = { expr = \"u\", reduce = \"mean\" }\n\
+         right_area = { expr = \"select(0.0, 1.0, x > 0.0)\", reduce = \"integral\" }\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    advance(&mut sim, 0.5);
+    let u = &sim.read_fields().unwrap()[0];
+    let m = sim.read_metrics().unwrap();
+    let area = sc.grid.cell_area();
+    let v: Vec<f64> = u.iter().map(|&x| x as f64).collect();
+    let want = [
+        ("total", v.iter().sum::<f64>() * area),
+        ("lowest", v.iter().copied().fold(f64::INFINITY, f64::min)),
+        ("highest", v.iter().map(|x| x * x).fold(0.0, f64::max)),
+        ("average", v.iter().sum::<f64>() / v.len() as f64),
+        ("right_area", 6.0), // half of the 4 mm × 3 mm domain
+    ];
+    let got = |name: &str| {
+        let k = sc
+            .model
+            .metrics
+            .iter()
+            .position(|m| m.name == name)
+            .unwrap();
+        m[k]
+    };
+    for (name, want) in want {
+        let g = got(name);
+        assert!(
+            (g - want).abs() <= 1e-6 * want.abs().max(1.0),
+            "{name}: {g} vs {want}"
+        );
+    }
+    // The numbers differ from one another: each reduction is its own.
+    assert!(
+        got("lowest") < got("average") && got("average") < got("highest").sqrt(),
+        "{m:?}"
     );
 }

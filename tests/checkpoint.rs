@@ -98,7 +98,8 @@ fn killed_run_resumes_to_the_same_outputs() {
         String::from_utf8_lossy(&clean.stderr)
     );
 
-    // Start the same run with checkpoints, SIGKILL it once a checkpoint exists, resume.
+    // Start the same run with checkpoints, SIGKILL it once a checkpoint exists, resume. The
+    // run holds after its first checkpoint (a test hook), so a fast GPU cannot finish first.
     let mut child = run(&[
         "run",
         "gs.toml",
@@ -108,6 +109,7 @@ fn killed_run_resumes_to_the_same_outputs() {
         "--checkpoint-every",
         "10 h",
     ])
+    .env("EXODERM_TEST_HOLD_AFTER", "checkpoint")
     .spawn()
     .unwrap();
     let ckpt = dir.path().join("killed/checkpoint.bin");
@@ -145,4 +147,100 @@ fn killed_run_resumes_to_the_same_outputs() {
         |d: &str| std::fs::read_to_string(dir.path().join(format!("{d}/metrics.csv"))).unwrap();
     assert_eq!(csv("clean"), csv("killed"));
     assert!(exoderm::run::is_complete(&dir.path().join("killed")));
+}
+
+/// Runs `text` through its output times straight, and again stopped at output `stop` with a
+/// checkpoint restored into a fresh simulation: the two must agree bit for bit.
+fn resumes_bit_identically(text: &str, stop: usize, what: &str) {
+    let ctx = gpu_or_skip!();
+    let sc = scenario(text);
+    let times = sc.problem().output_times();
+    let mut straight = simulation(ctx, &sc);
+    for &t in &times[1..] {
+        advance(&mut straight, t);
+    }
+    let mut first = simulation(ctx, &sc);
+    for &t in &times[1..=stop] {
+        advance(&mut first, t);
+    }
+    let ckpt = first.checkpoint(0).unwrap();
+    let at_stop = first.read_fields().unwrap();
+    drop(first);
+    let mut resumed = simulation(ctx, &sc);
+    resumed.restore(&ckpt).unwrap();
+    for &t in &times[stop + 1..] {
+        advance(&mut resumed, t);
+    }
+    let (a, b) = (
+        straight.read_fields().unwrap(),
+        resumed.read_fields().unwrap(),
+    );
+    for (s, sp) in sc.model.species.iter().enumerate() {
+        let differ = a[s]
+            .iter()
+            .zip(&b[s])
+            .filter(|(x, y)| x.to_bits() != y.to_bits())
+            .count();
+        assert_eq!(
+            differ, 0,
+            "{what}: `{}` differs after resume in {differ} cells",
+            sp.name
+        );
+        let moved = a[s]
+            .iter()
+            .zip(&at_stop[s])
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            moved > 1e-4,
+            "{what}: `{}` did not move after the checkpoint",
+            sp.name
+        );
+    }
+    let (ca, cb) = (straight.counters(), resumed.counters());
+    assert_eq!(
+        (ca.steps, ca.accepted, ca.rejected),
+        (cb.steps, cb.accepted, cb.rejected),
+        "{what}: the same steps"
+    );
+}
+
+const STIFF: &str = "[grid]\nsize = [48, 24]\nextent = [\"4.8 mm\", \"2.4 mm\"]\n[time]\nend = \"6 h\"\noutput_every = \"1 h\"\n{time}\n\
+    [[species]]\nname = \"n\"\ndiffusion = 0.01\ninitial = \"select(0.0, 1.0, x < -1.0)\"\n\
+    [[species]]\nname = \"c\"\ndiffusion = 2.0\ninitial = \"0.0\"\n{qs}\n\
+    [reactions]\nn = \"r * n * (1.0 - n) * (0.5 + c)\"\nc = \"n - 20.0 * c\"\n[params]\nr = 1.0\n";
+
+#[test]
+fn rkl2_runs_resume_bit_identically() {
+    let text = STIFF
+        .replace("{time}", "scheme = \"rkl2\"")
+        .replace("{qs}", "");
+    resumes_bit_identically(&text, 3, "rkl2");
+}
+
+#[test]
+fn adaptive_runs_resume_bit_identically() {
+    let text = STIFF
+        .replace("{time}", "tolerance = 1e-3")
+        .replace("{qs}", "");
+    resumes_bit_identically(&text, 2, "adaptive");
+}
+
+#[test]
+fn quasi_steady_runs_resume_bit_identically() {
+    let text = STIFF
+        .replace("{time}", "")
+        .replace("{qs}", "quasi_steady = true");
+    resumes_bit_identically(&text, 3, "quasi-steady");
+}
+
+#[test]
+fn runs_with_events_resume_bit_identically() {
+    // A deposit and a parameter change before the checkpoint (at 3 h), and after it.
+    let text = STIFF.replace("{time}", "").replace("{qs}", "")
+        + "[[event]]\nat = \"1 h\"\ncenter = [\"1 mm\", \"0 mm\"]\nradius = \"0.4 mm\"\nadd = { n = 0.5 }\n\
+           [[event]]\nat = \"2 h\"\nparam = \"r\"\nvalue = 3.0\n\
+           [[event]]\nat = \"4 h\"\ncenter = [\"-1.5 mm\", \"0.5 mm\"]\nradius = \"0.3 mm\"\nset = { c = 1.0 }\n\
+           [[event]]\nat = \"5 h\"\nparam = \"r\"\nvalue = 0.5\n";
+    resumes_bit_identically(&text, 3, "events");
 }

@@ -37,8 +37,7 @@ pub fn scenario(text: &str) -> Scenario {
 }
 
 pub fn simulation(ctx: &GpuContext, sc: &Scenario) -> Simulation {
-    Simulation::new(&ctx.device, &ctx.queue, &ctx.limits, &ctx.describe(), sc)
-        .unwrap_or_else(|e| panic!("simulation: {e}"))
+    Simulation::new(ctx, &sc.problem()).unwrap_or_else(|e| panic!("simulation: {}", sc.locate(e)))
 }
 
 pub fn advance(sim: &mut Simulation, t: f64) {

@@ -1,12 +1,11 @@
 //! Deposits and scheduled events: exact mass bookkeeping, live strokes equal to replayed
-//! events bit for bit, and the GPU colour map / range reduction against a CPU twin.
+//! events bit for bit.
 
 use crate::common::{advance, scenario, simulation, sum};
 use crate::gpu_or_skip;
-use exoderm::engine::render::{FieldView, Look, lut};
 use exoderm::scenario::{Action, Amounts};
 
-const HEAT: &str = r#"
+pub const HEAT: &str = r#"
 [model]
 builtin = "heat"
 [grid]
@@ -142,7 +141,7 @@ value = 0.0
 "#;
     let mut sim = simulation(ctx, &scenario(fisher));
     advance(&mut sim, 1.0);
-    assert_eq!(sim.scenario().model.params[0].value, 0.0, "applied at 1 h");
+    assert_eq!(sim.problem().params[0], 0.0, "applied at 1 h");
     let u1 = sim.read_fields().unwrap();
     advance(&mut sim, 2.0);
     let u2 = sim.read_fields().unwrap();
@@ -154,174 +153,107 @@ value = 0.0
     );
 }
 
-/// Reads an rgba8 texture (width × 4 bytes a multiple of 256).
-fn read_texture(ctx: &exoderm::GpuContext, tex: &wgpu::Texture, w: u32, h: u32) -> Vec<u8> {
-    let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("test.texture"),
-        size: (w * h * 4) as u64,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    enc.copy_texture_to_buffer(
-        tex.as_image_copy(),
-        wgpu::TexelCopyBufferInfo {
-            buffer: &buf,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(w * 4),
-                rows_per_image: Some(h),
-            },
-        },
-        wgpu::Extent3d {
-            width: w,
-            height: h,
-            depth_or_array_layers: 1,
-        },
-    );
-    ctx.queue.submit([enc.finish()]);
-    exoderm::engine::fields::map_and_read(&ctx.device, &buf).unwrap()
-}
-
-/// The probe's numbers (it never blocks; the test spins until they arrive).
-fn wait(
-    probe: &mut exoderm::engine::render::Probe,
-    ctx: &exoderm::GpuContext,
-) -> exoderm::engine::render::ProbeResult {
-    loop {
-        if let Some(r) = probe.poll(&ctx.device) {
-            return r;
-        }
-    }
-}
-
-#[test]
-fn colour_view_matches_the_cpu_colour_map_with_the_gpu_range() {
-    let ctx = gpu_or_skip!();
-    let mut sim = simulation(ctx, &scenario(HEAT));
-    advance(&mut sim, 0.7);
-    let u = sim.read_fields().unwrap().swap_remove(0);
-    let (lo, hi) = u
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let mut view = FieldView::new(&ctx.device, &sim);
-    let mut probe = exoderm::engine::render::Probe::new(&ctx.device, &sim);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    let look = Look::Colormap {
-        species: 0,
-        colormap: "magma".into(),
-        range: None,
+/// Fisher cells with a reaction r·u^p, on a small grid, with events.
+fn batch_run(r: f64, power: u32, events: &str) -> exoderm::Scenario {
+    let reaction = if power == 2 {
+        "r * u * u"
+    } else {
+        "r * u * (1.0 - u)"
     };
-    view.encode(&ctx.queue, &mut enc, &sim, 0, &look);
-    assert!(probe.request(&mut enc, &view, &sim, 0, Some([10, 20])));
-    ctx.queue.submit([enc.finish()]);
-    probe.submitted();
-    let px = read_texture(ctx, &view.texture, 64, 48);
-    let result = wait(&mut probe, ctx);
-    assert_eq!(result.range, [lo, hi], "GPU min/max equal the CPU's");
-    assert_eq!(result.values, vec![u[20 * 64 + 10]], "probe reads the cell");
-    let table = lut("magma");
-    let mut worst = 0;
-    for j in 0..48usize {
-        for i in 0..64usize {
-            let v = u[j * 64 + i];
-            let t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
-            let want = table[(t * 255.0).round() as usize].to_le_bytes();
-            // y points up: field row j is image row 47 - j.
-            let at = ((47 - j) * 64 + i) * 4;
-            for c in 0..3 {
-                worst = worst.max((px[at + c] as i32 - want[c] as i32).abs());
-            }
-            assert_eq!(px[at + 3], 255);
-        }
-    }
-    assert!(
-        worst <= 12,
-        "texture vs CPU colour map differ by {worst}/255 at most (rounding at bin edges)"
-    );
-    let distinct: std::collections::HashSet<[u8; 3]> =
-        px.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
-    assert!(
-        distinct.len() > 50,
-        "a smooth field gives many colours: {}",
-        distinct.len()
-    );
+    scenario(&format!(
+        "[grid]\nsize = [32, 16]\nextent = [\"4 mm\", \"2 mm\"]\n[time]\nend = \"2 h\"\noutput_every = \"0.5 h\"\n\
+         [[species]]\nname = \"u\"\ndiffusion = 0.05\ninitial = \"0.5 + 0.4 * exp(-(x * x + y * y))\"\n\
+         [reactions]\nu = \"{reaction}\"\n[params]\nr = {r}\n{events}"
+    ))
+}
+
+fn fields_bits(f: &[Vec<f32>]) -> Vec<Vec<u32>> {
+    f.iter()
+        .map(|s| s.iter().map(|v| v.to_bits()).collect())
+        .collect()
 }
 
 #[test]
-fn a_flat_field_is_one_colour_not_amplified_noise() {
+fn each_run_of_a_batch_gets_its_own_events() {
     let ctx = gpu_or_skip!();
-    // 1 + 1e-7·noise: flat within float precision.
-    let text = HEAT.replace("exp(-(x * x + y * y))", "1.0 + 1e-7 * noise");
-    let sim = simulation(ctx, &scenario(&text));
-    let mut view = FieldView::new(&ctx.device, &sim);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    let look = Look::Colormap {
-        species: 0,
-        colormap: "viridis".into(),
-        range: None,
+    // Same event times (so the runs batch), different places and amounts.
+    let ev = |x: f64, amount: f64| {
+        format!(
+            "[[event]]\nat = \"1 h\"\ncenter = [\"{x} mm\", \"0 mm\"]\nradius = \"0.4 mm\"\nadd = {{ u = {amount} }}\n"
+        )
     };
-    view.encode(&ctx.queue, &mut enc, &sim, 0, &look);
-    ctx.queue.submit([enc.finish()]);
-    let px = read_texture(ctx, &view.texture, 64, 48);
-    let distinct: std::collections::HashSet<[u8; 3]> =
-        px.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
-    assert_eq!(distinct.len(), 1, "one colour for a flat field");
+    let runs = [
+        batch_run(1.0, 1, &ev(-1.0, 0.3)),
+        batch_run(1.0, 1, &ev(1.2, 0.6)),
+    ];
+    let problems: Vec<_> = runs.iter().map(|s| s.problem()).collect();
+    assert_eq!(problems[0].batch_key(), problems[1].batch_key());
+    let mut batch = exoderm::Simulation::batch(ctx, &problems).unwrap();
+    for t in [0.5, 1.0, 1.5, 2.0] {
+        advance(&mut batch, t);
+    }
+    for (r, sc) in runs.iter().enumerate() {
+        let mut alone = simulation(ctx, sc);
+        for t in [0.5, 1.0, 1.5, 2.0] {
+            advance(&mut alone, t);
+        }
+        assert!(
+            fields_bits(&batch.read_fields_of(r).unwrap())
+                == fields_bits(&alone.read_fields().unwrap()),
+            "run {r} of the batch differs from the same run alone"
+        );
+    }
+    // And the two runs really differ (each got its own deposit).
+    let (a, b) = (
+        batch.read_fields_of(0).unwrap(),
+        batch.read_fields_of(1).unwrap(),
+    );
+    assert!(
+        (sum(&b[0]) - sum(&a[0])).abs() > 1.0,
+        "{} vs {}",
+        sum(&a[0]),
+        sum(&b[0])
+    );
 }
 
 #[test]
-fn difference_view_is_b_minus_a_on_a_symmetric_range() {
+fn a_run_that_blows_up_in_a_batch_stops_alone() {
     let ctx = gpu_or_skip!();
-    // Two heat runs that differ in D (compare mode's "one difference"): B − A is positive in
-    // the flanks and negative at the peak, where the faster spreading drains it.
-    let mut a = simulation(ctx, &scenario(HEAT));
-    let mut b = simulation(ctx, &scenario(&HEAT.replace("0.05 mm^2/h", "0.1 mm^2/h")));
-    advance(&mut a, 0.7);
-    advance(&mut b, 0.7);
-    let (ua, ub) = (
-        a.read_fields().unwrap().swap_remove(0),
-        b.read_fields().unwrap().swap_remove(0),
-    );
-    let d: Vec<f32> = ua.iter().zip(&ub).map(|(x, y)| y - x).collect();
-    let m = d.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    assert!(d.iter().any(|&v| v > 0.1 * m) && d.iter().any(|&v| v < -0.1 * m));
-    let mut view = FieldView::new(&ctx.device, &a);
-    let mut probe = exoderm::engine::render::Probe::new(&ctx.device, &a);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    view.encode_difference(&ctx.device, &ctx.queue, &mut enc, &a, &b, 0, "rdbu", None);
-    assert!(probe.request(&mut enc, &view, &a, 0, None));
-    ctx.queue.submit([enc.finish()]);
-    probe.submitted();
-    let px = read_texture(ctx, &view.texture, 64, 48);
-    let result = wait(&mut probe, ctx);
-    assert_eq!(
-        result.range,
-        [-m, m],
-        "± the largest |B − A|, found on the GPU"
-    );
-    let table = lut("rdbu");
-    let mut worst = 0;
-    for j in 0..48usize {
-        for i in 0..64usize {
-            let t = ((d[j * 64 + i] + m) / (2.0 * m)).clamp(0.0, 1.0);
-            let want = table[(t * 255.0).round() as usize].to_le_bytes();
-            let at = ((47 - j) * 64 + i) * 4;
-            for c in 0..3 {
-                worst = worst.max((px[at + c] as i32 - want[c] as i32).abs());
-            }
-        }
+    // u' = r·u² blows up for r = 4 (t* < 0.6 h from u0 ≤ 0.9); r = 0 and r = 0.1 do not.
+    let runs = [
+        batch_run(0.0, 2, ""),
+        batch_run(4.0, 2, ""),
+        batch_run(0.1, 2, ""),
+    ];
+    let problems: Vec<_> = runs.iter().map(|s| s.problem()).collect();
+    let mut batch = exoderm::Simulation::batch(ctx, &problems).unwrap();
+    for t in [0.5, 1.0, 1.5, 2.0] {
+        advance(&mut batch, t);
     }
-    assert!(worst <= 12, "texture vs CPU differ by {worst}/255");
-    // Equal sides: everything is the middle colour (zero), not noise.
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    view.encode_difference(&ctx.device, &ctx.queue, &mut enc, &a, &a, 0, "rdbu", None);
-    ctx.queue.submit([enc.finish()]);
-    let px = read_texture(ctx, &view.texture, 64, 48);
-    let mid = table[128].to_le_bytes();
-    assert!(
-        px.chunks_exact(4).all(|p| p[..3] == mid[..3]),
-        "no difference is one colour: the map's middle"
-    );
+    let why = batch.run_error(1).expect("run 1 blew up");
+    assert_eq!(why.species, "u");
+    assert!(why.cause.contains("reactions.u"), "{why}");
+    for r in [0, 2] {
+        assert!(batch.run_error(r).is_none(), "run {r} goes on");
+        let u = &batch.read_fields_of(r).unwrap()[0];
+        assert!(
+            u.iter().all(|v| v.is_finite() && *v < 2.0),
+            "run {r} stays bounded"
+        );
+    }
+    assert_eq!(batch.time(), 2.0, "the batch reaches the end");
+    // The calm runs agree with themselves run alone (up to the smaller steps they shared
+    // with the runaway before it stopped).
+    for r in [0, 2] {
+        let mut alone = simulation(ctx, &runs[r]);
+        advance(&mut alone, 2.0);
+        let d = crate::common::max_abs_diff(
+            &batch.read_fields_of(r).unwrap()[0],
+            &alone.read_fields().unwrap()[0]
+                .iter()
+                .map(|&v| v as f64)
+                .collect::<Vec<_>>(),
+        );
+        assert!(d < 1e-3, "run {r}: {d}");
+    }
 }

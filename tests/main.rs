@@ -7,6 +7,7 @@ mod analytic;
 mod checkpoint;
 mod cli;
 mod events;
+mod fuzz;
 #[cfg(feature = "gui")]
 mod gui;
 mod reference;
@@ -14,3 +15,5 @@ mod scenario_errors;
 mod shaders;
 mod stiff;
 mod sweep;
+#[cfg(feature = "gui")]
+mod views;

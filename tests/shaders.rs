@@ -6,13 +6,30 @@ fn every_builtin_model_shader_validates() {
         let model = exoderm::model::builtin(name).unwrap();
         exoderm::model::expr::check_model(&model).unwrap_or_else(|e| panic!("{name}: {e}"));
         let sources =
-            exoderm::engine::pipeline::sources(&model).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(sources.len() >= 2, "{name}: step and check modules");
-        assert!(
-            sources
-                .iter()
-                .any(|(l, s)| *l == "step" && s.contains("fn xd_step_main"))
+            exoderm::engine::kernels::sources(&model).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let labels: Vec<&str> = sources.iter().map(|(l, _)| *l).collect();
+        let mut want = vec!["step", "check"];
+        if !model.metrics.is_empty() {
+            want.push("metrics");
+        }
+        want.extend(["error", "react", "sts"]);
+        assert_eq!(
+            labels, want,
+            "{name}: every kernel module, each validated once"
         );
+        for (label, entry) in [
+            ("step", "fn xd_step_main"),
+            ("step", "fn xd_init_main"),
+            ("check", "fn xd_check_main"),
+            ("sts", "fn xd_sts_main"),
+        ] {
+            assert!(
+                sources
+                    .iter()
+                    .any(|(l, s)| *l == label && s.contains(entry)),
+                "{name}: {label} holds {entry}"
+            );
+        }
     }
 }
 
@@ -27,7 +44,7 @@ fn sixteen_species_fit_and_seventeen_do_not() {
     text.push_str("[reactions]\ns15 = \"s0 - s15\"\n");
     let sc = exoderm::Scenario::parse(&text, "t.toml").unwrap();
     assert_eq!(sc.model.planes(), 4);
-    exoderm::engine::pipeline::sources(&sc.model).unwrap();
+    exoderm::engine::kernels::sources(&sc.model).unwrap();
     let more = text.replace(
         "[reactions]",
         "[[species]]\nname = \"s16\"\ninitial = \"0.0\"\n[reactions]",

@@ -3,8 +3,10 @@
 //! solution, and a stiff problem that explicit steps must crawl through.
 
 use exoderm::engine::QsPace;
+use exoderm::engine::plan::diffusion_limit;
+use exoderm::engine::plan::rkl2_gain;
 use exoderm::engine::reference::Reference;
-use exoderm::engine::stepper::{diffusion_limit, rkl2_coefficients, rkl2_gain};
+use exoderm::engine::schemes::rkl2_coefficients;
 
 use crate::analytic::checkerboard;
 use crate::common::{advance, fields_f64, max_abs_diff, scenario, simulation};
@@ -301,7 +303,7 @@ fn a_stiff_wound_runs_adaptively_and_agrees_with_a_fine_explicit_reference() {
     // set by its splitting error, not by stability (see README): it must still finish and
     // take steps far longer than the oxygen's explicit diffusion limit.
     assert!(ca.accepted > 0);
-    let o2_limit = exoderm::engine::stepper::diffusion_limit(2.0, &scenario(&small).grid);
+    let o2_limit = exoderm::engine::plan::diffusion_limit(2.0, &scenario(&small).grid);
     assert!(
         6.0 / ca.steps as f64 > 5.0 * o2_limit,
         "mean step {} h vs the oxygen's explicit limit {o2_limit} h",

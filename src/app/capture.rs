@@ -162,8 +162,13 @@ fn part_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// The GIF encoder fails only on the file it writes: the user's I/O, with its path.
 fn gif_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Internal(format!("writing the GIF {}: {e}", path.display()))
+    Error::io(
+        "cannot write the GIF",
+        path,
+        std::io::Error::other(e.to_string()),
+    )
 }
 
 /// A file name that sorts by time: `PREFIX-YYYYmmdd-HHMMSS.EXT` (UTC).

@@ -6,8 +6,8 @@ use eframe::egui;
 use eframe::egui_wgpu::RenderState;
 use eframe::wgpu;
 
+use super::view::{FieldView, Probe, ProbeResult};
 use crate::engine::Simulation;
-use crate::engine::render::{FieldView, Probe, ProbeResult};
 
 /// The diverging map the difference is drawn with: negative red, zero white, positive blue.
 pub const COLORMAP: &str = "rdbu";

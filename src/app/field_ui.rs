@@ -6,7 +6,7 @@
 use eframe::egui::{self, Color32, Rect, Sense, Vec2, pos2, vec2};
 
 use super::settings::ViewMode;
-use super::{ExoApp, Tool};
+use super::{Command, ExoApp, Tool};
 
 /// What a tile shows.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,10 +93,10 @@ pub fn views_ui(app: &mut ExoApp, ui: &mut egui::Ui) -> (Option<Rect>, Option<[u
 
 /// The visible part of the texture for the current zoom and centre.
 fn uv_rect(app: &ExoApp) -> Rect {
-    let half = 0.5 / app.zoom;
+    let half = 0.5 / app.ui.zoom;
     let c = vec2(
-        app.center.x.clamp(half, 1.0 - half),
-        app.center.y.clamp(half, 1.0 - half),
+        app.ui.center.x.clamp(half, 1.0 - half),
+        app.ui.center.y.clamp(half, 1.0 - half),
     );
     Rect::from_center_size(pos2(c.x, c.y), Vec2::splat(2.0 * half))
 }
@@ -104,7 +104,7 @@ fn uv_rect(app: &ExoApp) -> Rect {
 fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Option<[u32; 2]> {
     let grid = app.session.scenario.grid.clone();
     let live = app.session.live(tile.side)?;
-    let species = &app.session.scenario.model.species[app.species];
+    let species = &app.session.scenario.model.species[app.ui.species];
     let title = match tile.kind {
         Kind::Skin => format!("{} · skin", live.label),
         Kind::Colour => format!("{} · {}", live.label, species.name),
@@ -157,17 +157,17 @@ fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Optio
             && let Some(p) = response.hover_pos()
         {
             let before = uv.min + (p - rect.min) / rect.size() * uv.size();
-            app.zoom = (app.zoom * (scroll * 0.003).exp()).clamp(1.0, 32.0);
-            let half = 0.5 / app.zoom;
+            app.ui.zoom = (app.ui.zoom * (scroll * 0.003).exp()).clamp(1.0, 32.0);
+            let half = 0.5 / app.ui.zoom;
             let after_min = before - (p - rect.min) / rect.size() * (2.0 * half);
-            app.center = after_min.to_vec2() + Vec2::splat(half);
+            app.ui.center = after_min.to_vec2() + Vec2::splat(half);
         }
     }
     let pan = response.dragged_by(egui::PointerButton::Secondary)
         || response.dragged_by(egui::PointerButton::Middle)
-        || (app.tool == Tool::Pan && response.dragged_by(egui::PointerButton::Primary));
+        || (app.ui.tool == Tool::Pan && response.dragged_by(egui::PointerButton::Primary));
     if pan {
-        app.center -= response.drag_delta() / rect.size() * uv.size();
+        app.ui.center -= response.drag_delta() / rect.size() * uv.size();
     }
     let pos = response.hover_pos().or(response.interact_pointer_pos())?;
     let t = uv.min + (pos - rect.min) / rect.size() * uv.size();
@@ -181,18 +181,19 @@ fn tile_ui(app: &mut ExoApp, ui: &mut egui::Ui, tile: Tile, rect: Rect) -> Optio
         origin[0] + t.x as f64 * grid.extent[0],
         origin[1] + (1.0 - t.y as f64) * grid.extent[1],
     ];
-    let painting = app.tool != Tool::Pan
+    let painting = app.ui.tool != Tool::Pan
         && (response.clicked()
             || (response.dragged_by(egui::PointerButton::Primary)
                 && response.drag_delta() != Vec2::ZERO)
             || response.drag_started_by(egui::PointerButton::Primary));
-    if app.tool != Tool::Pan {
+    if app.ui.tool != Tool::Pan {
         let r = (app.settings.brush_radius / uv.width() as f64) as f32 * rect.width();
         ui.painter()
             .circle_stroke(pos, r, egui::Stroke::new(1.5, Color32::WHITE));
     }
     if painting {
-        app.paint(mm, app.side);
+        let side = app.ui.side;
+        app.queue(Command::Paint { at: mm, side });
     }
     hover_tooltip(app, &response, [i, j], mm);
     Some([i, j])
@@ -254,14 +255,14 @@ fn legend_ui(app: &ExoApp, ui: &egui::Ui, side: usize, image: Rect) {
     let Some(live) = app.session.live(side) else {
         return;
     };
-    let crate::engine::render::Look::Colormap {
+    let super::view::Look::Colormap {
         colormap, range, ..
     } = app.look()
     else {
         return;
     };
     let [lo, hi] = range.unwrap_or(live.probed.range);
-    let units = &app.session.scenario.model.species[app.species].units;
+    let units = &app.session.scenario.model.species[app.ui.species].units;
     draw_legend(ui, image, &colormap, [lo, hi], units);
 }
 
@@ -270,7 +271,7 @@ fn delta_legend_ui(app: &ExoApp, ui: &egui::Ui, image: Rect) {
     let Some(d) = &app.session.delta else {
         return;
     };
-    let units = &app.session.scenario.model.species[app.species].units;
+    let units = &app.session.scenario.model.species[app.ui.species].units;
     draw_legend(
         ui,
         image,
@@ -286,7 +287,7 @@ fn draw_legend(ui: &egui::Ui, image: Rect, colormap: &str, [lo, hi]: [f32; 2], u
         pos2(image.left(), image.bottom() + 4.0),
         vec2(image.width(), 10.0),
     );
-    let lut = crate::engine::render::lut(colormap);
+    let lut = crate::colormap::lut(colormap);
     let steps = 64;
     for k in 0..steps {
         let c = lut[k * 255 / (steps - 1)].to_le_bytes();

@@ -6,7 +6,7 @@
 use eframe::egui_wgpu::RenderState;
 use eframe::{egui, wgpu};
 
-use crate::engine::render::{FieldView, Look, Probe, ProbeResult};
+use super::view::{FieldView, Look, Probe, ProbeResult};
 use crate::engine::{QsPace, Simulation};
 use crate::error::Result;
 use crate::scenario::{Action, Amounts, Event, Scenario};
@@ -40,6 +40,8 @@ impl History {
 }
 
 pub struct Live {
+    /// What this side runs (its interventions so far are in `log`).
+    pub scenario: Scenario,
     pub label: String,
     pub sim: Simulation,
     color: FieldView,
@@ -84,16 +86,8 @@ impl Pace {
 
 impl Live {
     pub fn new(rs: &RenderState, scenario: &Scenario, label: &str) -> Result<Live> {
-        let limits = rs.device.limits();
-        let adapter = crate::engine::context::describe(&rs.adapter.get_info());
-        let sim = Simulation::paced(
-            &rs.device,
-            &rs.queue,
-            &limits,
-            &adapter,
-            scenario,
-            QsPace::Deferred,
-        )?;
+        let sim = Simulation::paced(&super::gpu(rs), &scenario.problem(), QsPace::Deferred)
+            .map_err(|e| scenario.locate(e))?;
         let color = FieldView::new(&rs.device, &sim);
         let skin = scenario
             .display
@@ -111,6 +105,7 @@ impl Live {
         drop(renderer);
         let probe = Probe::new(&rs.device, &sim);
         let mut live = Live {
+            scenario: scenario.clone(),
             label: label.into(),
             sim,
             color,
@@ -149,7 +144,7 @@ impl Live {
         cell: Option<[u32; 2]>,
     ) -> bool {
         self.color.encode(&rs.queue, enc, &self.sim, 0, look);
-        if let (Some(view), Some(skin)) = (&mut self.skin, self.sim.scenario().display.skin) {
+        if let (Some(view), Some(skin)) = (&mut self.skin, self.scenario.display.skin) {
             view.encode(&rs.queue, enc, &self.sim, 0, &Look::Skin(skin));
         }
         self.probe.request(enc, &self.color, &self.sim, 0, cell)
@@ -171,7 +166,7 @@ impl Live {
     /// Reads the model's metrics now (a small blocking readback: call a few times a second,
     /// not every frame).
     pub fn record_metrics(&mut self) -> Result<()> {
-        if self.sim.scenario().model.metrics.is_empty() {
+        if self.scenario.model.metrics.is_empty() {
             return Ok(());
         }
         let t = self.sim.time();
@@ -200,7 +195,7 @@ impl Live {
         });
         let started = std::time::Instant::now();
         if let Err(e) = self.sim.advance((t0 + reach).min(target), &mut |_| {}) {
-            self.stopped = Some(e.to_string());
+            self.stopped = Some(self.scenario.locate(e).to_string());
         }
         self.pace
             .observe(self.sim.time() - t0, started.elapsed().as_secs_f64());
@@ -234,27 +229,24 @@ impl Live {
         Ok(())
     }
 
-    /// A parameter change from now on, logged as an event.
-    pub fn set_param(&mut self, name: &str, value: f64) -> Result<()> {
-        self.sim.set_param(0, name, value)?;
+    /// A change of parameter `param` (model order) from now on, logged as an event.
+    pub fn set_param(&mut self, param: usize, value: f64) -> Result<()> {
+        self.sim.set_param(0, param, value)?;
         let at = self.sim.time();
         // Dragging a slider sends many values: keep the last one per time.
         if let Some(Event {
             at: last_at,
-            action: Action::Param { name: n, value: v },
+            action: Action::Param { param: p, value: v },
         }) = self.log.last_mut()
             && *last_at == at
-            && n == name
+            && *p == param
         {
             *v = value;
             return Ok(());
         }
         self.log.push(Event {
             at,
-            action: Action::Param {
-                name: name.into(),
-                value,
-            },
+            action: Action::Param { param, value },
         });
         Ok(())
     }
@@ -263,7 +255,7 @@ impl Live {
     /// replays them in `exoderm run` (and when resumed from a checkpoint, the ones before
     /// the checkpoint are already in its fields).
     pub fn scenario_with_log(&self) -> String {
-        let s = self.sim.scenario();
+        let s = &self.scenario;
         let mut text = s.source.clone();
         if !self.log.is_empty() {
             text += "\n# Interventions recorded in the exoderm app (brush strokes, parameter changes).\n";

@@ -3,8 +3,15 @@
 //! drawn by egui directly — no per-frame readback. Everything about the model (species,
 //! parameters, units, docs, metrics, brushes, skin roles, classroom text) comes from the
 //! scenario, so new biology needs no UI changes.
+//!
+//! Shape: [`Settings`] (persisted choices) and [`UiState`] (this session's view and tool
+//! choices) are plain state the panels edit; everything that acts on the simulation or can
+//! fail is a [`Command`], applied in one place ([`ExoApp::apply`]) that shows its error;
+//! [`Session`] holds the simulations; [`Autopilot`] runs demos and smoke tests.
 
+pub mod autopilot;
 pub mod capture;
+pub mod command;
 mod delta;
 mod field_ui;
 pub mod live;
@@ -13,6 +20,7 @@ mod plot_ui;
 pub mod session;
 pub mod settings;
 mod undo;
+pub mod view;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -21,11 +29,12 @@ use std::time::Instant;
 use eframe::egui_wgpu::{self, RenderState};
 use eframe::{egui, wgpu};
 
-use crate::engine::render::Look;
-use crate::scenario::Amounts;
+pub use autopilot::Autopilot;
 use capture::Recorder;
+pub use command::Command;
 use session::Session;
 use settings::{Settings, ViewMode};
+use view::Look;
 
 /// Command-line choices for the window.
 #[derive(Debug, Clone, Default)]
@@ -45,9 +54,7 @@ pub struct GuiOptions {
     pub delta: bool,
 }
 
-/// The device eframe should open: the adapter's full limits, since a 16-species model
-/// binds 9 storage buffers per stage (the WebGPU default allows 8) and big grids need big
-/// buffers.
+/// The device eframe should open: the adapter's full limits (big grids need big buffers).
 pub fn device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<'static> {
     wgpu::DeviceDescriptor {
         label: Some("exoderm.gui.device"),
@@ -63,6 +70,16 @@ pub fn wgpu_setup() -> egui_wgpu::WgpuSetup {
     setup.power_preference = wgpu::PowerPreference::HighPerformance;
     setup.device_descriptor = Arc::new(device_descriptor);
     egui_wgpu::WgpuSetup::CreateNew(setup)
+}
+
+/// The engine's view of eframe's device.
+pub fn gpu(rs: &RenderState) -> crate::engine::Gpu {
+    crate::engine::Gpu {
+        device: rs.device.clone(),
+        queue: rs.queue.clone(),
+        limits: rs.device.limits(),
+        name: crate::engine::context::describe(&rs.adapter.get_info()),
+    }
 }
 
 /// Opens the window. Without a display it fails in one line that points to `exoderm run`.
@@ -118,27 +135,12 @@ pub enum Side {
     Both,
 }
 
-/// A screenshot delivered by eframe: (index into `shot_purposes`, the image).
-type ArrivedShot = (usize, Arc<egui::ColorImage>);
-
-/// What a requested screenshot is for.
-enum Shot {
-    Save(PathBuf),
-    Record,
-    Exit(PathBuf),
-}
-
-pub struct ExoApp {
-    pub settings: Settings,
-    pub session: Session,
-    rs: RenderState,
-    /// The last error (a scenario that failed to load, a write that failed), shown in a
-    /// banner; the running simulation is unaffected.
-    pub error: Option<String>,
-    notice: Option<(String, Instant)>,
-    pub open_path: String,
+/// This session's view and tool choices (not persisted; reset when a scenario opens).
+#[derive(Debug, Clone)]
+pub struct UiState {
     pub tool: Tool,
     pub side: Side,
+    /// The value the "set" tool paints.
     pub set_value: f64,
     /// The species shown in the colour view.
     pub species: usize,
@@ -150,27 +152,121 @@ pub struct ExoApp {
     /// Zoom (1 = whole domain) and the view centre in texture coordinates (0..1).
     pub zoom: f32,
     pub center: egui::Vec2,
-    hover: Option<[u32; 2]>,
-    last_frame: Instant,
-    /// Frame time, smoothed (ms).
-    pub frame_ms: f64,
+    /// The cell under the pointer, and where the field views were drawn (for recordings).
+    pub hover: Option<[u32; 2]>,
+    pub view_rect: Option<egui::Rect>,
+    /// The path typed into the Open box.
+    pub open_path: String,
+    /// The difference being edited for compare mode (a param index, its value for B).
+    pub diff_param: usize,
+    pub diff_value: f64,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            tool: Tool::Pan,
+            side: Side::Both,
+            set_value: 0.0,
+            species: 0,
+            range: [0.0, 1.0],
+            fixed_range: false,
+            zoom: 1.0,
+            center: egui::vec2(0.5, 0.5),
+            hover: None,
+            view_rect: None,
+            open_path: String::new(),
+            diff_param: 0,
+            diff_value: 0.0,
+        }
+    }
+}
+
+/// The error banner and the passing notice.
+#[derive(Debug, Default)]
+struct Messages {
+    /// The last error (a scenario that failed to load, a write that failed); the running
+    /// simulation is unaffected.
+    error: Option<String>,
+    notice: Option<(String, Instant)>,
+}
+
+/// A screenshot delivered by eframe: (index into `purposes`, the image).
+type ArrivedShot = (usize, Arc<egui::ColorImage>);
+
+/// What a requested screenshot is for.
+enum Shot {
+    Save(PathBuf),
+    Record,
+    Exit(PathBuf),
+}
+
+/// Screenshots in flight and the recorder.
+#[derive(Default)]
+struct Capture {
     recorder: Option<Recorder>,
     shots: Arc<Mutex<Vec<ArrivedShot>>>,
-    shot_purposes: Vec<Shot>,
-    /// Where the field views were drawn (for cropping recordings).
-    view_rect: Option<egui::Rect>,
-    started: Instant,
-    exit_after: Option<f64>,
-    exit_shot: Option<PathBuf>,
-    exiting: bool,
-    /// Frames drawn since start, and their intervals in ms (for the exit summary).
+    purposes: Vec<Shot>,
+}
+
+impl Capture {
+    fn request(&mut self, ctx: &egui::Context, purpose: Shot) {
+        let k = self.purposes.len();
+        self.purposes.push(purpose);
+        let shots = self.shots.clone();
+        ctx.request_screenshot(move |img| {
+            if let Ok(mut s) = shots.lock() {
+                s.push((k, img));
+            }
+        });
+    }
+}
+
+/// Frame times, for the status line and the exit summary.
+struct FrameStats {
+    last: Instant,
+    /// Smoothed (ms).
+    ms: f64,
     frames: u64,
-    frame_times: Vec<f64>,
+    /// Intervals in ms (the first 3 frames not counted).
+    times: Vec<f64>,
+}
+
+impl FrameStats {
+    /// A new frame: returns the wall seconds since the last one.
+    fn tick(&mut self) -> f64 {
+        self.frames += 1;
+        let now = Instant::now();
+        let dt = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        if self.frames > 2 && self.times.len() < 1 << 20 {
+            self.times.push(dt * 1e3);
+        }
+        self.ms = if self.ms == 0.0 {
+            dt * 1e3
+        } else {
+            0.9 * self.ms + 0.1 * dt * 1e3
+        };
+        dt
+    }
+}
+
+pub struct ExoApp {
+    settings: Settings,
+    session: Session,
+    rs: RenderState,
+    ui: UiState,
+    messages: Messages,
+    capture: Capture,
+    stats: FrameStats,
+    /// Demos and smoke tests: close after a while, with a screenshot.
+    autopilot: Option<Autopilot>,
+    /// Commands the panels queued this frame.
+    commands: Vec<Command>,
+    /// This frame's egui context (screenshots are requested through it).
+    ctx: Option<egui::Context>,
     /// Presentation mode as last applied to the window (None before the first frame).
     presenting: Option<bool>,
-    /// The difference being edited for compare mode.
-    pub diff_param: String,
-    pub diff_value: f64,
 }
 
 impl ExoApp {
@@ -211,305 +307,109 @@ impl ExoApp {
         };
         let mut app = ExoApp {
             settings,
-            rs,
-            error,
-            notice: None,
-            open_path: String::new(),
-            tool: Tool::Pan,
-            side: Side::Both,
-            set_value: 0.0,
-            species: 0,
-            range: [0.0, 1.0],
-            fixed_range: false,
-            zoom: 1.0,
-            center: egui::vec2(0.5, 0.5),
-            hover: None,
-            last_frame: Instant::now(),
-            frame_ms: 0.0,
-            recorder: None,
-            shots: Arc::new(Mutex::new(vec![])),
-            shot_purposes: vec![],
-            view_rect: None,
-            started: Instant::now(),
-            exit_after: opts.exit_after,
-            exit_shot: opts.screenshot.clone(),
-            exiting: false,
-            frames: 0,
-            frame_times: vec![],
-            presenting: None,
-            diff_param: String::new(),
-            diff_value: 0.0,
             session,
+            rs,
+            ui: UiState::default(),
+            messages: Messages {
+                error,
+                notice: None,
+            },
+            capture: Capture::default(),
+            stats: FrameStats {
+                last: Instant::now(),
+                ms: 0.0,
+                frames: 0,
+                times: vec![],
+            },
+            autopilot: opts
+                .exit_after
+                .map(|secs| Autopilot::new(secs, opts.screenshot.clone())),
+            commands: vec![],
+            ctx: None,
+            presenting: None,
         };
         app.adopt_session();
         if opts.compare {
-            app.toggle_compare();
+            app.apply(Command::Compare(true));
         }
-        app.session.set_playing(opts.play);
+        app.apply(Command::Play(opts.play));
         Ok(app)
     }
 
+    /// What is running.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    /// The view and tool choices.
+    pub fn ui_state(&self) -> &UiState {
+        &self.ui
+    }
+    /// The error banner's text, if one is shown.
+    pub fn error(&self) -> Option<&str> {
+        self.messages.error.as_deref()
+    }
     /// The render state (device, queue, egui renderer) the app runs on.
     pub fn render_state(&self) -> &RenderState {
         &self.rs
     }
+    /// Where the field views were drawn last frame (screen points).
+    pub fn view_rect(&self) -> Option<egui::Rect> {
+        self.ui.view_rect
+    }
+    pub fn recording(&self) -> Option<&Recorder> {
+        self.capture.recorder.as_ref()
+    }
 
     /// Resets view choices to what a freshly loaded scenario says.
     fn adopt_session(&mut self) {
-        let s = &self.session.scenario;
-        self.species = s.display.species;
-        let declared = s.model.species[self.species].range;
-        self.fixed_range = declared.is_some();
-        self.range = declared
-            .map(|r| [r[0] as f32, r[1] as f32])
-            .unwrap_or([0.0, 1.0]);
-        self.tool = if s.display.brushes.is_empty() {
-            Tool::Pan
-        } else {
-            Tool::Brush(0)
+        let s = self.session.scenario.clone();
+        self.ui = UiState {
+            open_path: std::mem::take(&mut self.ui.open_path),
+            tool: if s.display.brushes.is_empty() {
+                Tool::Pan
+            } else {
+                Tool::Brush(0)
+            },
+            ..UiState::default()
         };
-        self.zoom = 1.0;
-        self.center = egui::vec2(0.5, 0.5);
+        self.apply(Command::ShowSpecies(s.display.species));
         if let Some(d) = self.session.default_difference() {
-            self.diff_param = d.param;
-            self.diff_value = d.value;
+            self.ui.diff_param = d.param;
+            self.ui.diff_value = d.value;
         }
         self.settings.last_scenario = Some(self.session.name.clone());
     }
 
-    /// Loads a scenario (file path or preset name). On failure the current one keeps
-    /// running and the error is shown.
-    pub fn open(&mut self, name: &str) {
-        self.switch_to(crate::presets::load(name), name);
-    }
-
-    /// Loads scenario text (drag-and-drop of contents); same rules as [`Self::open`].
-    pub fn open_text(&mut self, text: &str, label: &str) {
-        self.switch_to(crate::Scenario::parse(text, label), label);
-    }
-
-    /// Replaces the running session with `scenario`, or keeps it and shows why not.
-    fn switch_to(&mut self, scenario: crate::Result<crate::Scenario>, label: &str) {
-        match scenario.and_then(|s| Session::new(&self.rs, s, label)) {
-            Ok(new) => {
-                for l in self.session.lives() {
-                    l.release(&self.rs);
-                }
-                self.session = new;
-                self.error = None;
-                self.adopt_session();
-            }
-            Err(e) => self.error = Some(e.to_string()),
-        }
-    }
-
-    pub fn toggle_compare(&mut self) {
-        let result = if self.session.b.is_some() {
-            self.session.stop_compare(&self.rs)
-        } else {
-            let mut d = self
-                .session
-                .default_difference()
-                .unwrap_or(session::Difference {
-                    param: String::new(),
-                    value: 0.0,
-                    a: "A".into(),
-                    b: "B".into(),
-                });
-            if d.param.is_empty() {
-                self.error = Some("this model has no parameters to compare".into());
-                return;
-            }
-            if d.param != self.diff_param || d.value != self.diff_value {
-                let p = self.diff_param.clone();
-                let v = self.diff_value;
-                d = session::Difference {
-                    a: format!("{p} as in the scenario"),
-                    b: format!("{p} = {v}"),
-                    param: p,
-                    value: v,
-                };
-            }
-            self.session.start_compare(&self.rs, d)
-        };
-        if let Err(e) = result {
-            self.error = Some(e.to_string());
-        }
-    }
-
-    pub fn reset(&mut self, replay: bool) {
-        if let Err(e) = self.session.reset(&self.rs, replay) {
-            self.error = Some(e.to_string());
-        }
-    }
-
-    /// A stroke at domain point `p` (mm) on `side`.
-    pub fn paint(&mut self, p: [f64; 2], side: Side) {
-        let s = &self.session.scenario;
-        let amounts = match &self.tool {
-            Tool::Pan => return,
-            Tool::Brush(i) => {
-                let Some(b) = s.display.brushes.get(*i) else {
-                    return;
-                };
-                let k = self.settings.brush_amount;
-                Amounts {
-                    set: b.amounts.set.iter().map(|&(s, v)| (s, v * k)).collect(),
-                    add: b.amounts.add.iter().map(|&(s, v)| (s, v * k)).collect(),
-                }
-            }
-            Tool::SetSpecies(sp) => Amounts {
-                set: vec![(*sp, self.set_value)],
-                add: vec![],
-            },
-        };
-        let radius = self.settings.brush_radius * s.grid.extent[0];
-        let targets: Vec<bool> = vec![side != Side::B, side != Side::A && self.session.b.is_some()];
-        for (k, on) in targets.into_iter().enumerate() {
-            let session = &mut self.session;
-            let live = match (k, session.b.as_mut()) {
-                (0, _) => &mut session.a,
-                (_, Some(b)) => b,
-                _ => continue,
-            };
-            let result = if on {
-                session
-                    .undo
-                    .before_paint(k, live)
-                    .and_then(|()| live.paint(p, radius, &amounts))
-            } else {
-                Ok(())
-            };
-            if let Err(e) = result {
-                self.error = Some(e.to_string());
-            }
-        }
-    }
-
-    /// Takes back the last brush stroke (the Undo button, Ctrl+Z).
-    pub fn undo(&mut self) {
-        match self.session.undo_stroke() {
-            Ok(()) => self.notify("undid the last brush stroke"),
-            Err(e) => self.error = Some(e.to_string()),
-        }
-    }
-
-    /// Changes a parameter on side A (and B unless it is B's difference).
-    pub fn set_param(&mut self, name: &str, value: f64) {
-        let diff = self.session.difference.as_ref().map(|d| d.param.clone());
-        let mut result = self.session.a.set_param(name, value);
-        if let Some(b) = self.session.b.as_mut()
-            && diff.as_deref() != Some(name)
-        {
-            result = result.and(b.set_param(name, value));
-        }
-        if let Err(e) = result {
-            self.error = Some(e.to_string());
-        }
-    }
-
     pub fn notify(&mut self, text: impl Into<String>) {
-        self.notice = Some((text.into(), Instant::now()));
+        self.messages.notice = Some((text.into(), Instant::now()));
     }
 
-    fn request_shot(&mut self, ctx: &egui::Context, purpose: Shot) {
-        let k = self.shot_purposes.len();
-        self.shot_purposes.push(purpose);
-        let shots = self.shots.clone();
-        ctx.request_screenshot(move |img| {
-            if let Ok(mut s) = shots.lock() {
-                s.push((k, img));
-            }
-        });
-    }
-
-    pub fn screenshot(&mut self, ctx: &egui::Context) {
-        let path = capture::stamped(&self.settings.capture_dir, "exoderm", ".png");
-        self.request_shot(ctx, Shot::Save(path));
-    }
-
-    pub fn toggle_recording(&mut self) {
-        match self.recorder.take() {
-            Some(r) => match r.finish() {
-                Ok(p) => self.notify(format!("recording saved: {}", p.display())),
-                Err(e) => self.error = Some(e.to_string()),
-            },
-            None => {
-                let dir = &self.settings.capture_dir;
-                let r = if self.settings.record_gif {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| {
-                            crate::Error::io("cannot create", std::path::Path::new(dir), e)
-                        })
-                        .map(|_| Recorder::gif(capture::stamped(dir, "exoderm", ".gif")))
-                } else {
-                    Recorder::pngs(capture::stamped(dir, "exoderm", ""))
-                };
-                match r {
-                    Ok(r) => self.recorder = Some(r),
-                    Err(e) => self.error = Some(e.to_string()),
-                }
-            }
-        }
-    }
-
-    /// Where the field views were drawn last frame (screen points).
-    pub fn view_rect(&self) -> Option<egui::Rect> {
-        self.view_rect
-    }
-
-    pub fn recording(&self) -> Option<&Recorder> {
-        self.recorder.as_ref()
-    }
-
-    /// Saves each side as a run folder `exoderm run --resume DIR` continues: the scenario
-    /// with the interventions so far (side B's difference included), the state now (metrics
-    /// row, NPY fields) and a checkpoint. In compare mode the folder names carry the labels.
-    pub fn save_state(&mut self) {
-        let compare = self.session.b.is_some();
-        let capture_dir = self.settings.capture_dir.clone();
-        let mut saved = vec![];
-        let session = &mut self.session;
-        for live in std::iter::once(&mut session.a).chain(session.b.as_mut()) {
-            let prefix = if compare {
-                let label: String = live
-                    .label
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                    .collect();
-                format!("exoderm-state-{label}")
-            } else {
-                "exoderm-state".into()
-            };
-            let dir = capture::stamped(&capture_dir, &prefix, "");
-            match save_state(live, &dir) {
-                Ok(()) => saved.push(dir.display().to_string()),
-                Err(e) => {
-                    self.error = Some(e.to_string());
-                    return;
-                }
-            }
-        }
-        self.notify(format!(
-            "saved: continue with `exoderm run --resume {}`",
-            saved.join("` / `")
-        ));
+    /// The notice, for a few seconds after it was given.
+    pub fn notice(&self) -> Option<&str> {
+        self.messages
+            .notice
+            .as_ref()
+            .filter(|(_, t)| t.elapsed().as_secs_f64() < 6.0)
+            .map(|(n, _)| n.as_str())
     }
 
     /// Handles screenshots that arrived since the last frame.
     fn take_shots(&mut self, ctx: &egui::Context) {
-        let arrived: Vec<ArrivedShot> = match self.shots.lock() {
+        let arrived: Vec<ArrivedShot> = match self.capture.shots.lock() {
             Ok(mut s) => s.drain(..).collect(),
             Err(_) => return,
         };
         let ppp = ctx.pixels_per_point();
         for (k, img) in arrived {
-            let result = match self.shot_purposes.get(k) {
+            let result = match self.capture.purposes.get(k) {
                 Some(Shot::Save(path)) => std::fs::create_dir_all(&self.settings.capture_dir)
                     .map_err(|e| crate::Error::io("cannot create", path, e))
                     .and_then(|_| capture::save_png(&img, path))
                     .map(|_| Some(format!("screenshot saved: {}", path.display()))),
-                Some(Shot::Record) => match (&mut self.recorder, self.view_rect) {
+                Some(Shot::Record) => match (&mut self.capture.recorder, self.ui.view_rect) {
                     (Some(r), Some(rect)) => {
                         r.push(&capture::crop(&img, rect, ppp), 4).map(|_| None)
                     }
@@ -525,7 +425,7 @@ impl ExoApp {
             match result {
                 Ok(Some(n)) => self.notify(n),
                 Ok(None) => {}
-                Err(e) => self.error = Some(e.to_string()),
+                Err(e) => self.messages.error = Some(e.to_string()),
             }
         }
     }
@@ -534,13 +434,13 @@ impl ExoApp {
     pub fn look(&self) -> Look {
         let s = &self.session.scenario;
         Look::Colormap {
-            species: self.species,
+            species: self.ui.species,
             colormap: self
                 .settings
                 .colormap
                 .clone()
                 .unwrap_or_else(|| s.display.colormap.clone()),
-            range: self.fixed_range.then_some(self.range),
+            range: self.ui.fixed_range.then_some(self.ui.range),
         }
     }
 
@@ -553,7 +453,7 @@ impl ExoApp {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("exoderm.gui.views"),
             });
-        let hover = self.hover;
+        let hover = self.ui.hover;
         let rs = self.rs.clone();
         let requested: Vec<bool> = self
             .session
@@ -563,7 +463,7 @@ impl ExoApp {
         let session = &mut self.session;
         let delta_requested = match (&mut session.delta, &session.b) {
             (Some(d), Some(b)) if self.settings.show_delta => {
-                d.encode(&rs, &mut enc, &session.a.sim, &b.sim, self.species, None)
+                d.encode(&rs, &mut enc, &session.a.sim, &b.sim, self.ui.species, None)
             }
             _ => false,
         };
@@ -579,18 +479,8 @@ impl ExoApp {
     /// The whole frame (also what the UI tests drive).
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        self.frames += 1;
-        let now = Instant::now();
-        let wall_dt = now.duration_since(self.last_frame).as_secs_f64();
-        self.last_frame = now;
-        if self.frames > 2 && self.frame_times.len() < 1 << 20 {
-            self.frame_times.push(wall_dt * 1e3);
-        }
-        self.frame_ms = if self.frame_ms == 0.0 {
-            wall_dt * 1e3
-        } else {
-            0.9 * self.frame_ms + 0.1 * wall_dt * 1e3
-        };
+        self.ctx = Some(ctx.clone());
+        let wall_dt = self.stats.tick();
         ctx.set_zoom_factor(if self.settings.presentation { 1.5 } else { 1.0 });
         // Presenting is full screen; leaving it gives the window back.
         if self.presenting != Some(self.settings.presentation) {
@@ -612,11 +502,14 @@ impl ExoApp {
         for f in dropped {
             let path = f.path().display().to_string();
             if f.path().exists() {
-                self.open(&path);
+                self.apply(Command::Open(path));
             } else {
                 match f.bytes() {
-                    Ok(bytes) => self.open_text(&String::from_utf8_lossy(&bytes), &path),
-                    Err(e) => self.error = Some(format!("{path}: {e}")),
+                    Ok(bytes) => self.apply(Command::OpenText {
+                        text: String::from_utf8_lossy(&bytes).into_owned(),
+                        label: path,
+                    }),
+                    Err(e) => self.messages.error = Some(format!("{path}: {e}")),
                 }
             }
         }
@@ -631,28 +524,25 @@ impl ExoApp {
         }
         egui::CentralPanel::default().show(ui, |ui| {
             let (rect, hover) = field_ui::views_ui(self, ui);
-            self.view_rect = rect;
-            self.hover = hover;
+            self.ui.view_rect = rect;
+            self.ui.hover = hover;
         });
         if !ctx.input(|i| i.pointer.primary_down()) {
-            self.session.undo.end_stroke();
+            self.queue(Command::EndStroke);
         }
+        self.apply_queued();
         self.encode_views();
-        if self.recorder.is_some() && self.session.playing {
-            self.request_shot(&ctx, Shot::Record);
+        if self.capture.recorder.is_some() && self.session.playing {
+            self.capture.request(&ctx, Shot::Record);
         }
-        if let Some(limit) = self.exit_after
-            && !self.exiting
-            && self.started.elapsed().as_secs_f64() >= limit
-        {
-            self.exiting = true;
+        if let Some(shot) = self.autopilot.as_mut().and_then(Autopilot::due) {
             eprintln!("{}", self.summary());
-            match self.exit_shot.clone() {
-                Some(p) => self.request_shot(&ctx, Shot::Exit(p)),
+            match shot {
+                Some(p) => self.capture.request(&ctx, Shot::Exit(p)),
                 None => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
             }
         }
-        if self.session.playing || self.recorder.is_some() || self.exit_after.is_some() {
+        if self.session.playing || self.capture.recorder.is_some() || self.autopilot.is_some() {
             ctx.request_repaint();
         } else {
             // Probes and notices settle over the next frames.
@@ -662,16 +552,20 @@ impl ExoApp {
 
     /// One line on how the session went: frames, frame time, simulation throughput.
     pub fn summary(&self) -> String {
-        let secs = self.started.elapsed().as_secs_f64();
+        let secs = self
+            .autopilot
+            .as_ref()
+            .map_or(0.0, |a| a.started.elapsed().as_secs_f64());
         let s = &self.session;
         let c = s.a.sim.counters();
         let cells = s.scenario.grid.cells() as f64 * s.lives().count() as f64;
+        let t = &self.stats.times;
         format!(
             "exoderm: {} frames in {secs:.1} s (frame ms: median {:.1}, p95 {:.1}, max {:.1}; the first 3 not counted) · {}×{} × {} · t = {} · {} steps, {:.3e} cell-updates/s while stepping",
-            self.frames,
-            percentile(&self.frame_times, 0.5),
-            percentile(&self.frame_times, 0.95),
-            percentile(&self.frame_times, 1.0),
+            self.stats.frames,
+            percentile(t, 0.5),
+            percentile(t, 0.95),
+            percentile(t, 1.0),
             s.scenario.grid.nx,
             s.scenario.grid.ny,
             s.lives().count(),
@@ -683,13 +577,6 @@ impl ExoApp {
                 0.0
             },
         )
-    }
-
-    pub fn notice(&self) -> Option<&str> {
-        self.notice
-            .as_ref()
-            .filter(|(_, t)| t.elapsed().as_secs_f64() < 6.0)
-            .map(|(n, _)| n.as_str())
     }
 
     pub fn view_mode(&self) -> ViewMode {
@@ -710,14 +597,14 @@ fn percentile(v: &[f64], q: f64) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Writes a resumable run folder for `live` (see [`ExoApp::save_state`]).
+/// Writes a resumable run folder for `live` (see [`Command::SaveState`]).
 pub fn save_state(live: &mut live::Live, dir: &std::path::Path) -> crate::Result<()> {
     // A checkpoint resumes like a batch run: from a converged quasi-steady solve.
     live.sim.finish_qs()?;
     let text = live.scenario_with_log();
     let file = dir.join(crate::run::SCENARIO_FILE);
     let scenario = crate::Scenario::parse(&text, &file.display().to_string())?;
-    let mut w = crate::run::RunWriter::create(dir, &scenario)?;
+    let mut w = crate::run::RunWriter::for_scenario(dir, &scenario)?;
     w.observe(
         live.sim.time(),
         &live.sim.read_fields()?,

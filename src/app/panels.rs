@@ -4,8 +4,8 @@
 use eframe::egui::{self, Color32, RichText};
 
 use super::settings::ViewMode;
-use super::{ExoApp, Side, Tool};
-use crate::scenario::COLORMAPS;
+use super::{Command, ExoApp, Side, Tool};
+use crate::colormap::COLORMAPS;
 
 /// Clock text in the scenario's natural unit.
 pub fn clock(app: &ExoApp, hours: f64) -> String {
@@ -23,12 +23,12 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 .clicked()
                 || ui.input(|i| i.key_pressed(egui::Key::Space))
             {
-                app.session.set_playing(!playing);
+                app.queue(Command::Play(!playing));
             }
             if ui.button("Step").on_hover_text("one time step").clicked() {
-                app.session.single_step();
+                app.queue(Command::Step);
             }
-            let undo_key = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Z);
+            let undo_key = super::command::undo_shortcut();
             if ui
                 .add_enabled(app.session.undo.can_undo(), egui::Button::new("Undo"))
                 .on_hover_text(format!(
@@ -38,14 +38,14 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 .clicked()
                 || ui.input_mut(|i| i.consume_shortcut(&undo_key))
             {
-                app.undo();
+                app.queue(Command::Undo);
             }
             if ui
                 .button("Reset")
                 .on_hover_text("back to the start; your interventions are dropped")
                 .clicked()
             {
-                app.reset(false);
+                app.queue(Command::Reset { replay: false });
             }
             if !app.settings.presentation
                 && ui
@@ -53,7 +53,7 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                     .on_hover_text("back to the start with your brush strokes and parameter changes scheduled at the times you made them")
                     .clicked()
             {
-                app.reset(true);
+                app.queue(Command::Reset { replay: true });
             }
             let unit = app.session.scenario.display.time_unit;
             let mut speed = app.session.speed / unit.hours();
@@ -67,7 +67,7 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 .on_hover_text("simulated time per second; the app takes no more than a frame's worth of GPU time per frame, so the window stays responsive")
                 .changed()
             {
-                app.session.speed = speed * unit.hours();
+                app.queue(Command::SetSpeed(speed * unit.hours()));
             }
             let t = app.session.time();
             ui.label(
@@ -86,7 +86,7 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 .on_hover_text("two simulations side by side, same seed and clock, one parameter different")
                 .changed()
             {
-                app.toggle_compare();
+                app.queue(Command::Compare(compare));
             }
             ui.checkbox(&mut app.settings.presentation, "Present")
                 .on_hover_text("large text, fewer controls (F11: full screen)");
@@ -97,7 +97,7 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             }
             ui.separator();
             if ui.button("Screenshot").on_hover_text("the window as a PNG").clicked() {
-                app.screenshot(ui.ctx());
+                app.queue(Command::Screenshot);
             }
             let rec = match app.recording() {
                 Some(r) => format!("Stop recording ({} frames)", r.frames()),
@@ -108,7 +108,7 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 .on_hover_text("record the view while playing (GIF or PNG sequence, see Settings)")
                 .clicked()
             {
-                app.toggle_recording();
+                app.queue(Command::ToggleRecording);
             }
             if !app.settings.presentation
                 && ui
@@ -116,14 +116,14 @@ pub fn top_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                     .on_hover_text("save the scenario, your interventions and a checkpoint: `exoderm run --resume DIR` continues it headless")
                     .clicked()
             {
-                app.save_state();
+                app.queue(Command::SaveState);
             }
         });
-        if let Some(e) = app.error.clone() {
+        if let Some(e) = app.messages.error.clone() {
             ui.horizontal(|ui| {
                 ui.colored_label(Color32::from_rgb(230, 80, 80), format!("Error: {e}"));
                 if ui.small_button("dismiss").clicked() {
-                    app.error = None;
+                    app.queue(Command::DismissError);
                 }
             });
         }
@@ -147,7 +147,7 @@ pub fn status_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
             let unit = s.scenario.display.time_unit;
             ui.small(format!(
                 "frame {:.1} ms · stepping {:.1} ms · {:.3} {}/s · {:.2e} cell-updates/s · steps {} · dt {} ({}) · {}×{} · {}",
-                app.frame_ms,
+                app.stats.ms,
                 s.step_seconds * 1e3,
                 s.achieved / unit.hours(),
                 unit.symbol(),
@@ -239,18 +239,18 @@ fn scenario_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
         });
     ui.horizontal(|ui| {
         let edit = ui.add(
-            egui::TextEdit::singleline(&mut app.open_path)
+            egui::TextEdit::singleline(&mut app.ui.open_path)
                 .hint_text("path/to/scenario.toml")
                 .desired_width(220.0),
         );
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.button("Open").clicked() || enter) && !app.open_path.trim().is_empty() {
-            pick = Some(app.open_path.trim().to_string());
+        if (ui.button("Open").clicked() || enter) && !app.ui.open_path.trim().is_empty() {
+            pick = Some(app.ui.open_path.trim().to_string());
         }
     });
     ui.weak("or drop a scenario file on the window");
     if let Some(p) = pick {
-        app.open(&p);
+        app.queue(Command::Open(p));
     }
     ui.separator();
 }
@@ -302,22 +302,18 @@ fn view_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
         .iter()
         .map(|s| s.name.clone())
         .collect();
-    let before = app.species;
+    let mut pick = app.ui.species;
     egui::ComboBox::from_label("species")
-        .selected_text(&species[app.species])
+        .selected_text(&species[pick])
         .show_ui(ui, |ui| {
             for (k, name) in species.iter().enumerate() {
                 let sp = &app.session.scenario.model.species[k];
-                ui.selectable_value(&mut app.species, k, name)
+                ui.selectable_value(&mut pick, k, name)
                     .on_hover_text(&sp.description);
             }
         });
-    if app.species != before {
-        let declared = app.session.scenario.model.species[app.species].range;
-        app.fixed_range = declared.is_some();
-        if let Some(r) = declared {
-            app.range = [r[0] as f32, r[1] as f32];
-        }
+    if pick != app.ui.species {
+        app.queue(Command::ShowSpecies(pick));
     }
     if app.session.scenario.display.skin.is_some() {
         ui.horizontal(|ui| {
@@ -346,14 +342,14 @@ fn view_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
         });
     ui.horizontal(|ui| {
         let fixed = ui
-            .checkbox(&mut app.fixed_range, "fixed range")
+            .checkbox(&mut app.ui.fixed_range, "fixed range")
             .on_hover_text("colour over this range (the species' own from the scenario, or yours); off: over the field's current min..max, which shows small differences but re-stretches as the field changes");
-        if app.fixed_range {
-            let speed = ((app.range[1] - app.range[0]).abs() * 0.01).max(1e-6);
-            ui.add(egui::DragValue::new(&mut app.range[0]).speed(speed))
+        if app.ui.fixed_range {
+            let speed = ((app.ui.range[1] - app.ui.range[0]).abs() * 0.01).max(1e-6);
+            ui.add(egui::DragValue::new(&mut app.ui.range[0]).speed(speed))
                 .labelled_by(fixed.id);
             let to = ui.label("to");
-            ui.add(egui::DragValue::new(&mut app.range[1]).speed(speed))
+            ui.add(egui::DragValue::new(&mut app.ui.range[1]).speed(speed))
                 .labelled_by(to.id);
         }
     });
@@ -362,8 +358,8 @@ fn view_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
         i.pointer
             .button_double_clicked(egui::PointerButton::Primary)
     }) {
-        app.zoom = 1.0;
-        app.center = egui::vec2(0.5, 0.5);
+        app.ui.zoom = 1.0;
+        app.ui.center = egui::vec2(0.5, 0.5);
     }
     ui.separator();
 }
@@ -372,19 +368,19 @@ fn brush_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     ui.heading("Brush");
     let scenario = app.session.scenario.clone();
     let (brushes, species) = (&scenario.display.brushes, &scenario.model.species);
-    ui.radio_value(&mut app.tool, Tool::Pan, "pan / zoom only");
+    ui.radio_value(&mut app.ui.tool, Tool::Pan, "pan / zoom only");
     for (k, b) in brushes.iter().enumerate() {
-        let r = ui.radio_value(&mut app.tool, Tool::Brush(k), &b.name);
+        let r = ui.radio_value(&mut app.ui.tool, Tool::Brush(k), &b.name);
         if !b.doc.is_empty() {
             r.on_hover_text(&b.doc);
         }
     }
     ui.horizontal(|ui| {
-        let set = matches!(app.tool, Tool::SetSpecies(_));
+        let set = matches!(app.ui.tool, Tool::SetSpecies(_));
         if ui.radio(set, "set").clicked() && !set {
-            app.tool = Tool::SetSpecies(app.species);
+            app.ui.tool = Tool::SetSpecies(app.ui.species);
         }
-        if let Tool::SetSpecies(sp) = &mut app.tool {
+        if let Tool::SetSpecies(sp) = &mut app.ui.tool {
             egui::ComboBox::new("set_species", "to")
                 .selected_text(&species[*sp].name)
                 .width(80.0)
@@ -394,7 +390,7 @@ fn brush_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                     }
                 });
             let label = ui.label("value");
-            ui.add(egui::DragValue::new(&mut app.set_value).speed(0.01))
+            ui.add(egui::DragValue::new(&mut app.ui.set_value).speed(0.01))
                 .labelled_by(label.id);
         } else {
             ui.label("any species to a value");
@@ -422,9 +418,9 @@ fn brush_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     if app.session.b.is_some() {
         ui.horizontal(|ui| {
             ui.label("apply to");
-            ui.selectable_value(&mut app.side, Side::A, "A");
-            ui.selectable_value(&mut app.side, Side::B, "B");
-            ui.selectable_value(&mut app.side, Side::Both, "both");
+            ui.selectable_value(&mut app.ui.side, Side::A, "A");
+            ui.selectable_value(&mut app.ui.side, Side::B, "B");
+            ui.selectable_value(&mut app.ui.side, Side::Both, "both");
         });
     }
     let strokes = app.session.a.log.len();
@@ -446,15 +442,18 @@ fn compare_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     }
     ui.horizontal(|ui| {
         let label = ui.label("B sets");
+        let shown = params
+            .get(app.ui.diff_param)
+            .map_or("", |p| p.name.as_str());
         egui::ComboBox::new("diff_param", "=")
-            .selected_text(&app.diff_param)
+            .selected_text(shown)
             .width(90.0)
             .show_ui(ui, |ui| {
-                for p in params {
-                    ui.selectable_value(&mut app.diff_param, p.name.clone(), &p.name);
+                for (k, p) in params.iter().enumerate() {
+                    ui.selectable_value(&mut app.ui.diff_param, k, &p.name);
                 }
             });
-        ui.add(egui::DragValue::new(&mut app.diff_value).speed(0.01))
+        ui.add(egui::DragValue::new(&mut app.ui.diff_value).speed(0.01))
             .labelled_by(label.id);
     });
     let label = if app.session.b.is_some() {
@@ -463,10 +462,11 @@ fn compare_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
         "Start side by side"
     };
     if ui.button(label).clicked() {
-        if app.session.b.is_some() {
-            app.toggle_compare();
-        }
-        app.toggle_compare();
+        app.queue(if app.session.b.is_some() {
+            Command::RestartCompare
+        } else {
+            Command::Compare(true)
+        });
     }
     ui.separator();
 }
@@ -475,19 +475,10 @@ fn params_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     ui.heading("Parameters");
     // Names, units, ranges and docs are the scenario's; only the values move (side A's).
     let scenario = app.session.scenario.clone();
-    let current: Vec<f64> = app
-        .session
-        .a
-        .sim
-        .scenario()
-        .model
-        .params
-        .iter()
-        .map(|p| p.value)
-        .collect();
+    let current: Vec<f64> = app.session.a.sim.problem().params.clone();
     let mut changes = vec![];
     egui::Grid::new("params").num_columns(3).show(ui, |ui| {
-        for (p, &now) in scenario.model.params.iter().zip(&current) {
+        for (k, (p, &now)) in scenario.model.params.iter().zip(&current).enumerate() {
             let mut v = now;
             let [lo, hi] = p.range.unwrap_or(if p.value > 0.0 {
                 [p.value / 10.0, p.value * 10.0]
@@ -517,20 +508,20 @@ fn params_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 .on_hover_text(&tip)
                 .changed()
             {
-                changes.push((p.name.clone(), v));
+                changes.push((k, v));
             }
             if ui
                 .add_enabled(now != p.value, egui::Button::new("reset").small())
                 .on_hover_text("back to the scenario's value")
                 .clicked()
             {
-                changes.push((p.name.clone(), p.value));
+                changes.push((k, p.value));
             }
             ui.end_row();
         }
     });
-    for (name, v) in changes {
-        app.set_param(&name, v);
+    for (param, value) in changes {
+        app.queue(Command::SetParam { param, value });
     }
     ui.separator();
 }

@@ -134,7 +134,7 @@ pub fn plot_panel_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                     .on_hover_text("the metric series of every side")
                     .clicked()
                 {
-                    export(app, &names);
+                    app.queue(super::Command::ExportCsv);
                 }
             });
             let lives: Vec<(String, Vec<[f64; 2]>)> = app
@@ -160,29 +160,6 @@ pub fn plot_panel_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
                 });
         });
     ui.data_mut(|d| d.insert_temp(id, series));
-}
-
-fn export(app: &mut ExoApp, names: &[String]) {
-    let dir = app.settings.capture_dir.clone();
-    let result = (|| -> crate::Result<Vec<String>> {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| crate::Error::io("cannot create", std::path::Path::new(&dir), e))?;
-        let mut written = vec![];
-        for l in app.session.lives() {
-            let path = super::capture::stamped(
-                &dir,
-                &format!("metrics-{}", l.label.replace(['/', ' '], "_")),
-                ".csv",
-            );
-            crate::output::write_atomic(&path, l.history.to_csv(names).as_bytes())?;
-            written.push(path.display().to_string());
-        }
-        Ok(written)
-    })();
-    match result {
-        Ok(w) => app.notify(format!("metrics saved: {}", w.join(", "))),
-        Err(e) => app.error = Some(e.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -20,10 +20,10 @@ pub const FRAME_BUDGET_S: f64 = 0.030;
 /// Wall time between metric readings while playing.
 const METRICS_EVERY_S: f64 = 0.25;
 
-/// Side B's one difference from side A.
+/// Side B's one difference from side A: parameter `param` (model order) is `value`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Difference {
-    pub param: String,
+    pub param: usize,
     pub value: f64,
     pub a: String,
     pub b: String,
@@ -124,16 +124,18 @@ impl Session {
     /// parameter.
     pub fn default_difference(&self) -> Option<Difference> {
         let s = &self.scenario;
-        if let Some(c) = &s.display.compare {
+        if let Some(c) = &s.display.compare
+            && let Some(param) = s.model.param_index(&c.param)
+        {
             return Some(Difference {
-                param: c.param.clone(),
+                param,
                 value: c.value,
                 a: c.a.clone(),
                 b: c.b.clone(),
             });
         }
         s.model.params.first().map(|p| Difference {
-            param: p.name.clone(),
+            param: 0,
             value: p.value * 2.0,
             a: format!("{} = {}", p.name, p.value),
             b: format!("{} = {}", p.name, p.value * 2.0),
@@ -148,7 +150,7 @@ impl Session {
             &[Event {
                 at: 0.0,
                 action: Action::Param {
-                    name: diff.param.clone(),
+                    param: diff.param,
                     value: diff.value,
                 },
             }],
@@ -178,7 +180,7 @@ impl Session {
                 let mut events = vec![Event {
                     at: 0.0,
                     action: Action::Param {
-                        name: d.param.clone(),
+                        param: d.param,
                         value: d.value,
                     },
                 }];

@@ -4,7 +4,7 @@
 //! a faithful replay of what is on screen. Kept in CPU memory, bounded in bytes.
 
 use super::live::Live;
-use crate::engine::simulation::Checkpoint;
+use crate::engine::Checkpoint;
 use crate::error::Result;
 
 /// Memory the undo states may take (oldest strokes are forgotten first).

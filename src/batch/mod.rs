@@ -9,11 +9,29 @@ pub mod sweep;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::engine::simulation::batch_key;
-use crate::engine::{GpuContext, Simulation};
-use crate::error::{Error, Location, Result};
-use crate::run::{RunInfo, RunWriter, is_complete, output_times};
-pub use sweep::{RunSpec, Sweep};
+use std::sync::Arc;
+
+use crate::engine::{BatchKey, GpuContext, Simulation};
+use crate::error::{Blowup, Error, Location, Result};
+use crate::run::{RunInfo, RunWriter, is_complete};
+pub use sweep::{RunInput, RunSpec, Sweep};
+
+/// Why one run of a sweep failed: it blew up (its own reason), or its batch or its
+/// outputs failed (one error, shared by every run it hit).
+#[derive(Debug, Clone)]
+pub enum RunFailure {
+    Stopped(Blowup),
+    Failed(Arc<Error>),
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunFailure::Stopped(b) => b.fmt(f),
+            RunFailure::Failed(e) => e.fmt(f),
+        }
+    }
+}
 
 /// This process's share of a sweep: runs whose index % count == index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,8 +121,8 @@ pub struct SweepReport {
     pub ran: usize,
     /// Runs of this shard found complete on disk and skipped.
     pub skipped: usize,
-    /// (run id, error) of the runs that failed now.
-    pub failed: Vec<(String, String)>,
+    /// (run id, why) of the runs that failed now.
+    pub failed: Vec<(String, RunFailure)>,
     /// Over the whole sweep, after this shard: complete, failed, not yet run.
     pub totals: (usize, usize, usize),
 }
@@ -126,17 +144,30 @@ pub fn run_sweep(ctx: &GpuContext, sweep: &Sweep, opts: &SweepOptions) -> Result
         .batch
         .unwrap_or(sweep.batch)
         .clamp(1, crate::model::expr::MAX_BATCH);
-    let mut groups: BTreeMap<String, Vec<&RunSpec>> = BTreeMap::new();
+    if sweep.inputs.len() != sweep.runs.len() {
+        return Err(Error::Internal(
+            "a sweep must be expanded (Sweep::parse) before it runs".into(),
+        ));
+    }
+    let mut groups: BTreeMap<BatchKey, Vec<usize>> = BTreeMap::new();
     let mut order = vec![];
-    for r in &sweep.runs {
-        let key = batch_key(&sweep.scenario(r)?);
+    for (i, input) in sweep.inputs.iter().enumerate() {
+        let key = input.problem.batch_key();
         if !groups.contains_key(&key) {
             order.push(key.clone());
         }
-        groups.entry(key).or_default().push(r);
+        groups.entry(key).or_default().push(i);
     }
-    let chunks: Vec<&[&RunSpec]> = order.iter().flat_map(|k| groups[k].chunks(size)).collect();
-    let mine: Vec<&[&RunSpec]> = chunks
+    // Batches are also cut to what one simulation can hold on this device.
+    let chunks: Vec<&[usize]> = order
+        .iter()
+        .flat_map(|k| {
+            let runs = &groups[k];
+            let fit = fitting_batch(ctx, &sweep.inputs[runs[0]].problem, size);
+            runs.chunks(fit)
+        })
+        .collect();
+    let mine: Vec<&[usize]> = chunks
         .into_iter()
         .enumerate()
         .filter(|(c, _)| c % opts.shard.count == opts.shard.index)
@@ -146,7 +177,7 @@ pub fn run_sweep(ctx: &GpuContext, sweep: &Sweep, opts: &SweepOptions) -> Result
         .iter()
         .map(|c| {
             c.iter()
-                .map(|r| !is_complete(&out.join("runs").join(&r.id)))
+                .map(|&r| !is_complete(&out.join("runs").join(&sweep.runs[r].id)))
                 .collect()
         })
         .collect();
@@ -186,13 +217,14 @@ pub fn run_sweep(ctx: &GpuContext, sweep: &Sweep, opts: &SweepOptions) -> Result
         batch_bar.set_message(format!(
             "{} (runs {}..{})",
             chunk.len(),
-            chunk[0].id,
-            chunk[chunk.len() - 1].id
+            sweep.runs[chunk[0]].id,
+            sweep.runs[chunk[chunk.len() - 1]].id
         ));
         let results = run_batch(ctx, sweep, chunk, pending, out, &batch_bar);
         batch_bar.finish_and_clear();
         multi.remove(&batch_bar);
-        for ((spec, res), _) in chunk.iter().zip(results).zip(pending).filter(|(_, p)| **p) {
+        for ((&r, res), _) in chunk.iter().zip(results).zip(pending).filter(|(_, p)| **p) {
+            let spec = &sweep.runs[r];
             report.ran += 1;
             overall.inc(1);
             match res {
@@ -200,19 +232,19 @@ pub fn run_sweep(ctx: &GpuContext, sweep: &Sweep, opts: &SweepOptions) -> Result
                     if opts.quiet {
                         eprintln!("run {} completed", spec.id);
                     }
+                    crate::run::hold_if(&format!("runs={}", report.ran));
                 }
-                Err(msg) => {
-                    let line = format!(
-                        "run {} failed: {}",
-                        spec.id,
-                        msg.lines().next().unwrap_or("")
-                    );
+                // Logs (--quiet) get one line per run as it ends; with progress bars the
+                // caller lists the failures at the end instead.
+                Err(why) => {
                     if opts.quiet {
-                        eprintln!("{line}");
-                    } else {
-                        let _ = multi.println(&line);
+                        eprintln!(
+                            "run {} failed: {}",
+                            spec.id,
+                            why.to_string().lines().next().unwrap_or("")
+                        );
                     }
-                    report.failed.push((spec.id.clone(), msg));
+                    report.failed.push((spec.id.clone(), why));
                 }
             }
         }
@@ -227,65 +259,83 @@ pub fn merge(dir: &Path) -> Result<(usize, usize, usize)> {
     let path = dir.join(SWEEP_JSON);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::io("cannot read (is this a sweep folder?)", &path, e))?;
-    let sweep: Sweep = serde_json::from_str(&text)
-        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+    let sweep: Sweep = serde_json::from_str(&text).map_err(|e| {
+        Error::io(
+            "cannot use (a corrupt sweep.json; run the sweep command again to rewrite it)",
+            &path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })?;
     summary::write(&sweep, dir)
 }
 
-/// Runs one GPU batch, writing the runs marked `write` (the others are complete already but
-/// run again so the batch, and its shared step, is the same); per run, Ok or the error text.
+/// The most runs of `problem`'s shape (up to `wanted`) whose buffers fit the device.
+fn fitting_batch(ctx: &GpuContext, problem: &crate::engine::Problem, wanted: usize) -> usize {
+    let mut n = wanted.max(1);
+    while n > 1
+        && crate::engine::resources::check_limits(
+            &problem.model,
+            &problem.grid,
+            n,
+            &ctx.limits,
+            &ctx.name,
+        )
+        .is_err()
+    {
+        n = n.div_ceil(2);
+    }
+    n
+}
+
+/// Runs one GPU batch (indices into the sweep's runs), writing the runs marked `write`
+/// (the others are complete already but run again so the batch, and its shared step, is
+/// the same); per run, Ok or why it failed.
 fn run_batch(
     ctx: &GpuContext,
     sweep: &Sweep,
-    specs: &[&RunSpec],
+    runs: &[usize],
     write: &[bool],
     out: &Path,
     bar: &indicatif::ProgressBar,
-) -> Vec<std::result::Result<(), String>> {
+) -> Vec<std::result::Result<(), RunFailure>> {
     let started = std::time::Instant::now();
-    let scenarios: Vec<_> = match specs
+    let all = |e: Error| vec![Err(RunFailure::Failed(Arc::new(e))); runs.len()];
+    let problems: Vec<_> = runs
         .iter()
-        .map(|r| sweep.scenario(r))
-        .collect::<Result<Vec<_>>>()
-    {
+        .map(|&r| sweep.inputs[r].problem.clone())
+        .collect();
+    let mut sim = match Simulation::batch(ctx, &problems) {
         Ok(s) => s,
-        Err(e) => return vec![Err(e.to_string()); specs.len()],
-    };
-    let mut sim = match Simulation::batch(
-        &ctx.device,
-        &ctx.queue,
-        &ctx.limits,
-        &ctx.describe(),
-        &scenarios,
-    ) {
-        Ok(s) => s,
-        Err(e) => return vec![Err(e.to_string()); specs.len()],
+        Err(e) => return all(e),
     };
     let mut writers: Vec<Option<RunWriter>> = vec![];
-    for ((spec, sc), &w) in specs.iter().zip(&scenarios).zip(write) {
+    for (&r, &w) in runs.iter().zip(write) {
         if !w {
             writers.push(None);
             continue;
         }
-        match RunWriter::create(&out.join("runs").join(&spec.id), sc) {
+        let (spec, input) = (&sweep.runs[r], &sweep.inputs[r]);
+        match RunWriter::create(
+            &out.join("runs").join(&spec.id),
+            &input.problem,
+            &input.output,
+            &spec.scenario,
+        ) {
             Ok(w) => writers.push(Some(w)),
-            Err(e) => return vec![Err(e.to_string()); specs.len()],
+            Err(e) => return all(e),
         }
     }
-    // Runs not to write count as done from the start.
-    let mut errors: Vec<Option<String>> = write
-        .iter()
-        .map(|w| (!w).then(|| "skipped".to_string()))
-        .collect();
-    let end = scenarios[0].time.end;
+    let mut errors: Vec<Option<RunFailure>> = vec![None; runs.len()];
+    let end = problems[0].numerics.end;
     let observe = |sim: &Simulation,
                    writers: &mut Vec<Option<RunWriter>>,
-                   errors: &mut Vec<Option<String>>| {
+                   errors: &mut Vec<Option<RunFailure>>| {
         let metrics = match sim.read_metrics_all() {
             Ok(m) => m,
             Err(e) => {
+                let e = Arc::new(e);
                 for err in errors.iter_mut().filter(|e| e.is_none()) {
-                    *err = Some(e.to_string());
+                    *err = Some(RunFailure::Failed(e.clone()));
                 }
                 return;
             }
@@ -293,9 +343,9 @@ fn run_batch(
         for (run, w) in writers.iter_mut().enumerate() {
             let Some(w) = w else { continue };
             if errors[run].is_none()
-                && let Some(e) = sim.run_error(run)
+                && let Some(b) = sim.run_error(run)
             {
-                errors[run] = Some(e.to_string());
+                errors[run] = Some(RunFailure::Stopped(b.clone()));
             }
             if errors[run].is_some() {
                 continue;
@@ -304,21 +354,21 @@ fn run_batch(
                 .read_fields_of(run)
                 .and_then(|f| w.observe(sim.time(), &f, &metrics[run]));
             if let Err(e) = res {
-                errors[run] = Some(e.to_string());
+                errors[run] = Some(RunFailure::Failed(Arc::new(e)));
             }
         }
     };
     observe(&sim, &mut writers, &mut errors);
-    for &t in &output_times(&scenarios[0])[1..] {
+    for &t in &problems[0].output_times()[1..] {
         let res = sim.advance(t, &mut |now| bar.set_position((now / end * 1e4) as u64));
         if let Err(e) = res {
+            let e = Arc::new(e);
             for (run, err) in errors.iter_mut().enumerate() {
                 if err.is_none() {
-                    *err = Some(
-                        sim.run_error(run)
-                            .map(|e| e.to_string())
-                            .unwrap_or_else(|| e.to_string()),
-                    );
+                    *err = Some(match sim.run_error(run) {
+                        Some(b) => RunFailure::Stopped(b.clone()),
+                        None => RunFailure::Failed(e.clone()),
+                    });
                 }
             }
             break;
@@ -329,8 +379,7 @@ fn run_batch(
     writers
         .iter()
         .zip(errors)
-        .zip(write)
-        .map(|((w, err), _)| {
+        .map(|(w, err)| {
             let Some(w) = w else { return Ok(()) };
             let status = match &err {
                 Some(e) => format!("failed: {e}"),
@@ -343,12 +392,13 @@ fn run_batch(
                 simulated_h: sim.time(),
                 wall_seconds: wall,
                 status,
-                batched_with: specs.len(),
+                batched_with: runs.len(),
             };
-            let finished = w.finish(&info).map_err(|e| e.to_string());
-            match err {
-                Some(e) => Err(e),
-                None => finished,
+            let finished = w.finish(&info);
+            match (err, finished) {
+                (Some(e), _) => Err(e),
+                (None, Err(e)) => Err(RunFailure::Failed(Arc::new(e))),
+                (None, Ok(())) => Ok(()),
             }
         })
         .collect()

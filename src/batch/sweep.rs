@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::sample::{self, Rng};
+use crate::engine::Problem;
 use crate::error::{Error, Location, Result};
-use crate::scenario::Scenario;
+use crate::model::Model;
+use crate::scenario::{OutputSpec, Scenario};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +92,14 @@ pub struct RunSpec {
     pub scenario: String,
 }
 
+/// A run as validated: what the engine runs and how its outputs are written. Runs that
+/// differ only in numbers (params, diffusion, seed) share one model.
+#[derive(Debug, Clone)]
+pub struct RunInput {
+    pub problem: Problem,
+    pub output: OutputSpec,
+}
+
 /// An expanded sweep: what `sweep.json` holds, so shards and `--merge` agree.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sweep {
@@ -101,6 +111,10 @@ pub struct Sweep {
     pub axes: Vec<String>,
     pub summary: Vec<SummaryMetric>,
     pub runs: Vec<RunSpec>,
+    /// Each run, parsed and validated once at expansion (not in sweep.json: a merge needs
+    /// only the summary).
+    #[serde(skip)]
+    pub inputs: Vec<RunInput>,
 }
 
 /// Most runs a sweep may expand to.
@@ -115,12 +129,7 @@ impl Ctx<'_> {
     fn at<T>(&self, field: impl Into<String>, s: &Spanned<T>) -> Location {
         Location {
             file: self.file.into(),
-            line: Some(
-                self.text[..s.span().start.min(self.text.len())]
-                    .matches('\n')
-                    .count()
-                    + 1,
-            ),
+            line: Some(crate::scenario::line_at(self.text, s.span().start)),
             field: field.into(),
         }
     }
@@ -141,7 +150,7 @@ impl Sweep {
     pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Sweep> {
         let ctx = Ctx { file, text };
         let raw: RawSweep = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            let line = e.span().map(|s| crate::scenario::line_at(text, s.start));
             Error::scenario(
                 Location { file: file.into(), line, field: "(sweep file)".into() },
                 e.message().trim().to_string(),
@@ -335,7 +344,7 @@ impl Sweep {
         }
 
         // Summary metrics, checked against the base's metrics.csv columns.
-        let columns: Vec<String> = crate::run::csv_header(&base)
+        let columns: Vec<String> = crate::run::csv_header(&base.model)
             .split(',')
             .map(String::from)
             .collect();
@@ -416,6 +425,8 @@ impl Sweep {
 
         let width = (points.len() * replicates).to_string().len().max(4);
         let mut runs = vec![];
+        let mut inputs = vec![];
+        let mut models = ModelCache::default();
         for (p, values) in points.iter().enumerate() {
             for rep in 0..replicates {
                 let index = p * replicates + rep;
@@ -440,7 +451,13 @@ impl Sweep {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                Scenario::parse(&text, &label)?;
+                let sc = Scenario::parse(&text, &label)?;
+                let mut problem = sc.problem();
+                problem.model = models.share(problem.model);
+                inputs.push(RunInput {
+                    problem,
+                    output: sc.output,
+                });
                 runs.push(RunSpec {
                     id,
                     index,
@@ -461,12 +478,29 @@ impl Sweep {
             axes: axes.into_iter().map(|(n, _)| n).collect(),
             summary,
             runs,
+            inputs,
         })
     }
+}
 
-    /// The scenario of run `r`, parsed (validated once already at expansion).
-    pub fn scenario(&self, r: &RunSpec) -> Result<Scenario> {
-        Scenario::parse(&r.scenario, &format!("{} run {}", self.file, r.id))
+/// Models seen so far, so that runs whose equations and metadata agree share one (their
+/// parameter values and diffusion coefficients live in each run's `Problem`).
+#[derive(Default)]
+struct ModelCache {
+    seen: std::collections::HashMap<String, std::sync::Arc<Model>>,
+}
+
+impl ModelCache {
+    fn share(&mut self, model: std::sync::Arc<Model>) -> std::sync::Arc<Model> {
+        let mut shape = (*model).clone();
+        for p in &mut shape.params {
+            p.value = 0.0;
+        }
+        for s in &mut shape.species {
+            s.diffusion = 0.0;
+        }
+        let key = serde_json::to_string(&shape).unwrap_or_default();
+        self.seen.entry(key).or_insert(model).clone()
     }
 }
 

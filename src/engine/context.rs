@@ -5,10 +5,9 @@ use crate::error::{Error, Result};
 
 /// An owned headless device, with what users need to know about it.
 pub struct GpuContext {
-    pub device: wgpu::Device,
-    pub queue: wgpu::Queue,
+    /// The device as the engine borrows it.
+    pub gpu: super::Gpu,
     pub info: wgpu::AdapterInfo,
-    pub limits: wgpu::Limits,
 }
 
 impl GpuContext {
@@ -88,19 +87,30 @@ impl GpuContext {
                 details: format!("{} was found but refused a device: {e}", describe(&info)),
             })?;
         Ok(GpuContext {
-            device,
-            queue,
+            gpu: super::Gpu {
+                device,
+                queue,
+                limits,
+                name: describe(&info),
+            },
             info,
-            limits,
         })
     }
 
     pub fn describe(&self) -> String {
-        describe(&self.info)
+        self.gpu.name.clone()
     }
 }
 
 /// "NAME (BACKEND, TYPE)" for logs and run.json.
 pub fn describe(info: &wgpu::AdapterInfo) -> String {
     format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+}
+
+/// A context lends its device the way the engine borrows it.
+impl std::ops::Deref for GpuContext {
+    type Target = super::Gpu;
+    fn deref(&self) -> &super::Gpu {
+        &self.gpu
+    }
 }

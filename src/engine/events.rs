@@ -1,31 +1,37 @@
-//! Deposits: set or add species inside a circle, on the GPU, in place. One mechanism for
-//! scheduled `[[event]]`s (cutting a wound, a dose of exosomes at day 3) and the app's
-//! brushes, so a stroke painted live replays bit for bit in `exoderm run`.
+//! Interventions: deposits (set or add species inside a circle, on the GPU, in place) and
+//! parameter changes, applied between steps. One mechanism for scheduled events (cutting a
+//! wound, a dose of exosomes at day 3) and the app's brushes, so a stroke painted live
+//! replays bit for bit in `exoderm run`. An event at time t is applied as soon as the clock
+//! reaches t, so "applied" is simply `at <= time` and a checkpoint needs no extra state.
 
 use std::borrow::Cow;
 
-use bytemuck::{Pod, Zeroable};
-
-use crate::scenario::{Amounts, Grid};
+use super::gpu::Gpu;
+use super::kernels::buffer_entry;
+use super::problem::{Amounts, Event, Grid, Problem};
+use super::uniforms::DepositUniform;
 
 pub const DEPOSIT_WGSL: &str = include_str!("../../shaders/deposit.wgsl");
 
-/// Mirrors `Deposit` in shaders/deposit.wgsl — keep in sync (a test checks the size).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub struct DepositUniform {
-    pub nx: u32,
-    pub ny: u32,
-    pub run: u32,
-    pub comp: u32,
-    pub mode: u32,
-    pub radius: f32,
-    pub value: f32,
-    pub pad0: u32,
-    pub origin: [f32; 2],
-    pub cell: [f32; 2],
-    pub center: [f32; 2],
-    pub pad1: [f32; 2],
+/// Time tolerance for "the clock has reached the event".
+pub fn eps(t: f64) -> f64 {
+    1e-9 * t.abs().max(1.0)
+}
+
+/// The first event time of any run after `now` and no later than `until`, if any.
+pub fn next_time(problems: &[Problem], now: f64, until: f64) -> Option<f64> {
+    let e = eps(until);
+    problems
+        .iter()
+        .flat_map(|p| p.events.iter().map(|ev| ev.at))
+        .filter(|&t| t > now + e && t <= until + e)
+        .min_by(f64::total_cmp)
+}
+
+/// Run `p`'s events scheduled at `t`, in list order.
+pub fn due(p: &Problem, t: f64) -> impl Iterator<Item = &Event> {
+    let e = eps(t);
+    p.events.iter().filter(move |ev| (ev.at - t).abs() <= e)
 }
 
 /// The deposit pipeline, built on first use.
@@ -36,12 +42,11 @@ pub struct Depositor {
 
 impl Depositor {
     pub fn new(device: &wgpu::Device) -> Depositor {
-        let entry = super::pipeline::buffer_entry;
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("exoderm.deposit.layout"),
             entries: &[
-                entry(0, wgpu::BufferBindingType::Uniform),
-                entry(1, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(0, wgpu::BufferBindingType::Uniform),
+                buffer_entry(1, wgpu::BufferBindingType::Storage { read_only: false }),
             ],
         });
         let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -64,17 +69,17 @@ impl Depositor {
         Depositor { layout, pipeline }
     }
 
-    /// Encodes the deposit of `amounts` in a circle into run `run` of `planes` (the current
-    /// set). `set` amounts go first, then `add`. A radius below half a cell still reaches
-    /// the cell under the centre.
+    /// Encodes the deposit of `amounts` in a circle into run `run` of `state` (the current
+    /// set of a simulation of `runs` runs). `set` amounts go first, then `add`. A radius
+    /// below half a cell still reaches the cell under the centre.
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        gpu: &Gpu,
         enc: &mut wgpu::CommandEncoder,
-        planes: &[wgpu::Buffer],
+        state: &wgpu::Buffer,
         grid: &Grid,
+        runs: usize,
         run: usize,
         center: [f64; 2],
         radius: f64,
@@ -96,20 +101,21 @@ impl Depositor {
                 mode,
                 radius: radius as f32,
                 value: value as f32,
-                pad0: 0,
+                plane: (species / 4) as u32,
                 origin: [origin[0] as f32, origin[1] as f32],
                 cell: [grid.dx() as f32, grid.dy() as f32],
                 center: [center[0] as f32, center[1] as f32],
-                pad1: [0.0; 2],
+                runs: runs as u32,
+                pad0: 0,
             };
-            let buf = device.create_buffer(&wgpu::BufferDescriptor {
+            let buf = gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("exoderm.deposit.uniform"),
                 size: std::mem::size_of::<DepositUniform>() as u64,
                 usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            queue.write_buffer(&buf, 0, bytemuck::bytes_of(&u));
-            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            gpu.queue.write_buffer(&buf, 0, bytemuck::bytes_of(&u));
+            let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("exoderm.deposit.group"),
                 layout: &self.layout,
                 entries: &[
@@ -119,14 +125,11 @@ impl Depositor {
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
-                        resource: planes[species / 4].as_entire_binding(),
+                        resource: state.as_entire_binding(),
                     },
                 ],
             });
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("exoderm.deposit"),
-                timestamp_writes: None,
-            });
+            let mut pass = super::gpu::compute_pass(enc, "exoderm.deposit");
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &group, &[]);
             pass.dispatch_workgroups(grid.nx.div_ceil(16), grid.ny.div_ceil(16), 1);

@@ -2,7 +2,7 @@
 //! same forward-Euler update, written independently of the WGSL. Tests run both and compare.
 //! Slow and simple on purpose.
 
-use crate::scenario::{Boundary, Grid};
+use super::problem::{Boundary, Grid};
 
 pub struct Reference<'a> {
     pub nx: usize,
@@ -168,7 +168,7 @@ impl<'a> Reference<'a> {
     /// One RKL2 step of `stages` stages for the diffusion, then the IMEX reaction pass —
     /// the CPU twin of the `rkl2` scheme.
     pub fn rkl2_step(&mut self, t: f64, dt: f64, stages: u32) {
-        let coefs = super::stepper::rkl2_coefficients(stages);
+        let coefs = super::schemes::rkl2_coefficients(stages);
         for s in 0..self.fields.len() {
             let y0 = self.fields[s].clone();
             let l0 = self.diffusion_of(&y0, s, t);

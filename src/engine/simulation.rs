@@ -1,424 +1,117 @@
 //! A running simulation: fields on the GPU, advanced in batches of many dispatches per
 //! submit, checked for blow-ups between batches, read back only when asked.
 //!
-//! One `Simulation` can hold several *runs* that share a model's equations, grid and clock
-//! but not its numbers (params, diffusion coefficients, seed): each run is one z-slice of
-//! every buffer, so a sweep of small runs fills the GPU with one dispatch per step instead of
-//! one tiny dispatch per run. A single run is the batch of one.
-
-mod adaptive;
-mod interventions;
-mod quasi_steady;
-mod rkl2;
+//! One `Simulation` can hold several *runs* that share a [`BatchKey`](super::BatchKey)
+//! but not their numbers (params, seed, what events do): each run is one z-slice of every
+//! buffer, so a sweep of small runs fills the GPU with one dispatch per step instead of one
+//! tiny dispatch per run. A single run is the batch of one.
+//!
+//! The concerns live in their own types: [`Core`] (device, pipelines, buffers, scheme,
+//! quasi-steady solver, the current set), [`Controller`] (step plans), [`StepDoubling`]
+//! (adaptive control), `monitor` (the check between batches), `events` (interventions).
 
 use std::time::Instant;
 
-use rkl2::{Rkl2Groups, rkl2_buffers};
-
-use serde::{Deserialize, Serialize};
-
-use super::codegen::{self, WORKGROUP};
-use super::fields::{self, Planes};
-use super::pipeline::Kernels;
-use super::stepper::{MAX_RECORDS, StepPlan};
-use super::uniforms::{GridUniform, RunUniform, StepUniform};
-use crate::error::{Error, Result};
+use super::adaptive::StepDoubling;
+pub use super::checkpoint::{Checkpoint, Counters};
+use super::controller::{self, Controller};
+use super::events::{self, Depositor};
+use super::gpu::Gpu;
+use super::kernels::{Kernel, Kernels, Needs};
+use super::monitor::{self, Checked};
+use super::plan::StepPlan;
+use super::problem::{Action, Amounts, Problem, Scheme};
+use super::quasi_steady::{CHECK_EVERY, QsPace, QsSolver};
+use super::resources::{self, Current, Resources};
+use super::schemes::{Encoding, Stepper};
+use super::stepping::Core;
+use crate::error::{Blowup, Error, Result};
 use crate::model::expr::MAX_BATCH;
-use crate::scenario::Scenario;
-use crate::units::format_time;
-
-/// Records 0..SERVICE are for the check/metrics dispatches (record g computes metric group g).
-const SERVICE: usize = 4;
-
-/// Steps between error estimates under adaptive step control (after each probed step).
-const ADAPTIVE_BATCH: u64 = 15;
-
-/// SOR sweeps of the quasi-steady species after every step (warm-started; the solve is
-/// finished to tolerance at the end of each batch).
-const QS_SWEEPS_PER_STEP: usize = 4;
-/// Sweeps between convergence checks, and the most before giving up.
-const QS_BLOCK: usize = 32;
-const QS_MAX_SWEEPS: usize = 200_000;
-/// Sweeps without progress, within 10× the tolerance, that count as reaching f32's floor.
-const QS_STALL_SWEEPS: usize = 128;
-
-/// When the quasi-steady species are iterated to tolerance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum QsPace {
-    /// At the end of every `advance` and of every batch inside it (batch runs: every output
-    /// is converged).
-    #[default]
-    EveryAdvance,
-    /// Interactive: after every [`ADAPTIVE_BATCH`] steps, as in a batch run, but one short
-    /// block of sweeps per `advance` call (which then does not step), so no call takes
-    /// much longer than a step. The app uses it to keep frames short.
-    Deferred,
-}
-
-/// Work done so far, for progress and throughput reports.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub struct Counters {
-    /// Main steps taken.
-    pub steps: u64,
-    /// Full-grid kernel dispatches (steps + sub-steps), each over every batched run.
-    pub dispatches: u64,
-    /// Wall time spent stepping (s).
-    pub seconds: f64,
-    /// Adaptive step control: steps accepted and rejected by the error estimate.
-    #[serde(default)]
-    pub accepted: u64,
-    #[serde(default)]
-    pub rejected: u64,
-}
-
-/// Everything needed to continue one run exactly where it was (see `output::checkpoint`).
-#[derive(Debug, Clone)]
-pub struct Checkpoint {
-    pub time: f64,
-    /// The step the error estimate allows (adaptive control; infinite otherwise).
-    pub error_dt: f64,
-    /// The measured quasi-steady coupling that sets the SOR ω (1 without such species).
-    pub qs_coupling: f64,
-    pub plan: StepPlan,
-    pub counters: Counters,
-    /// Raw vec4 planes of the run (cells × 16 bytes each).
-    pub planes: Vec<Vec<u8>>,
-}
-
-/// Runs can share one `Simulation` when this key is equal: same generated shaders, grid,
-/// times and diffusion coefficients. Only params and seeds may differ; equal diffusion keeps
-/// the shared step equal to each run's own when diffusion limits it, so batching does not
-/// change results.
-pub fn batch_key(s: &Scenario) -> String {
-    let g = &s.grid;
-    let d: Vec<u64> = s
-        .model
-        .species
-        .iter()
-        .map(|sp| sp.diffusion.to_bits())
-        .collect();
-    format!(
-        "{}\n{}x{} {:?} {:?}\n{} {} {:?}\n{d:?}",
-        codegen::step_module(&s.model)
-            + &codegen::check_module(&s.model)
-            + &codegen::metrics_module(&s.model),
-        g.nx,
-        g.ny,
-        g.extent,
-        g.boundary,
-        s.time.end,
-        s.time.output_every,
-        s.time.dt
-    )
-}
-
-/// A labelled compute pass without timestamps.
-fn compute_pass<'e>(enc: &'e mut wgpu::CommandEncoder, label: &str) -> wgpu::ComputePass<'e> {
-    enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(label),
-        timestamp_writes: None,
-    })
-}
 
 pub struct Simulation {
-    device: wgpu::Device,
-    queue: wgpu::Queue,
+    core: Core,
     /// One per run.
-    scenarios: Vec<Scenario>,
-    kernels: Kernels,
-    planes: Planes,
-    records: wgpu::Buffer,
-    runs_buf: wgpu::Buffer,
-    stride: u64,
-    bind_groups: [wgpu::BindGroup; 2],
-    rkl2_groups: Option<Rkl2Groups>,
-    /// Step-doubling error pass: current state (set c) against the full-step copy.
-    error_groups: Option<[wgpu::BindGroup; 2]>,
-    /// The step the error estimate allows (infinite without adaptive control).
-    error_dt: f64,
-    /// Relative change of the last quasi-steady sweep.
-    qs_change: f64,
-    /// Largest share of the quasi-steady diagonal that couples to neighbours, measured by
-    /// the last convergence check (1 until measured; < 1 where the species decays).
-    qs_coupling: f64,
-    /// How quasi-steady solves are finished (see [`QsPace`]).
-    qs_pace: QsPace,
-    /// Steps taken since the quasi-steady solve was last converged, and sweeps spent since.
-    qs_debt: u64,
-    qs_sweeps: usize,
-    /// The solve's best residual so far and the sweeps since it last improved by 10%.
-    qs_best: f64,
-    qs_stall: usize,
-    flags_staging: wgpu::Buffer,
-    /// Which ping-pong set holds the current state.
-    current: usize,
+    problems: Vec<Problem>,
+    ctl: Controller,
+    doubling: Option<StepDoubling>,
     time: f64,
-    /// Each run's own plan, and the one the batch steps with.
-    plans: Vec<StepPlan>,
-    plan: StepPlan,
-    /// Why each run stopped, if it did (the error's text).
-    failed: Vec<Option<String>>,
+    /// Why each run stopped, if it did.
+    failed: Vec<Option<Blowup>>,
     counters: Counters,
     /// The deposit kernel, built on the first event or brush stroke.
-    depositor: Option<super::events::Depositor>,
+    depositor: Option<Depositor>,
 }
 
 impl Simulation {
-    /// Uploads one scenario's fields and builds its pipelines on a borrowed device.
-    /// `limits` and `adapter` are the device's, for a clear refusal of oversized grids.
-    pub fn new(
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        limits: &wgpu::Limits,
-        adapter: &str,
-        scenario: &Scenario,
-    ) -> Result<Simulation> {
-        Simulation::paced(
-            device,
-            queue,
-            limits,
-            adapter,
-            scenario,
-            QsPace::EveryAdvance,
-        )
+    /// Uploads one problem's fields and builds its pipelines on a borrowed device.
+    pub fn new(gpu: &Gpu, problem: &Problem) -> Result<Simulation> {
+        Simulation::build(gpu, std::slice::from_ref(problem), QsPace::EveryAdvance)
     }
 
     /// One run, paced for an interactive caller: with [`QsPace::Deferred`] even the initial
     /// quasi-steady solve is left to the first `advance`/`settle_qs` calls, so building
     /// the simulation never waits for thousands of sweeps.
-    pub fn paced(
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        limits: &wgpu::Limits,
-        adapter: &str,
-        scenario: &Scenario,
-        pace: QsPace,
-    ) -> Result<Simulation> {
-        Simulation::build(
-            device,
-            queue,
-            limits,
-            adapter,
-            std::slice::from_ref(scenario),
-            pace,
-        )
+    pub fn paced(gpu: &Gpu, problem: &Problem, pace: QsPace) -> Result<Simulation> {
+        Simulation::build(gpu, std::slice::from_ref(problem), pace)
     }
 
-    /// Several runs in one simulation; they must share a [`batch_key`].
-    pub fn batch(
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        limits: &wgpu::Limits,
-        adapter: &str,
-        scenarios: &[Scenario],
-    ) -> Result<Simulation> {
-        Simulation::build(
-            device,
-            queue,
-            limits,
-            adapter,
-            scenarios,
-            QsPace::EveryAdvance,
-        )
+    /// Several runs in one simulation; they must share a [`BatchKey`](super::BatchKey).
+    pub fn batch(gpu: &Gpu, problems: &[Problem]) -> Result<Simulation> {
+        Simulation::build(gpu, problems, QsPace::EveryAdvance)
     }
 
-    fn build(
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        limits: &wgpu::Limits,
-        adapter: &str,
-        scenarios: &[Scenario],
-        pace: QsPace,
-    ) -> Result<Simulation> {
-        let Some(first) = scenarios.first() else {
+    fn build(gpu: &Gpu, problems: &[Problem], pace: QsPace) -> Result<Simulation> {
+        let Some(first) = problems.first() else {
             return Err(Error::Internal(
                 "a simulation needs at least one run".into(),
             ));
         };
-        if scenarios.len() > MAX_BATCH {
+        if problems.len() > MAX_BATCH {
             return Err(Error::Internal(format!(
                 "at most {MAX_BATCH} runs per batch"
             )));
         }
-        let key = batch_key(first);
-        if scenarios.iter().any(|s| batch_key(s) != key) {
+        let key = first.batch_key();
+        if problems.iter().any(|p| p.batch_key() != key) {
             return Err(Error::Internal(
-                "runs in one batch must share equations, grid and times".into(),
+                "runs in one batch must share a batch key (equations, grid, clock, numerics)"
+                    .into(),
             ));
         }
-        let runs = scenarios.len();
-        let model = &first.model;
-        fields::check_limits(model, &first.grid, runs, limits, adapter)?;
-        let rkl2 = first.time.scheme == crate::scenario::Scheme::Rkl2;
-        let kernels = Kernels::new(device, model, rkl2, runs > 1)?;
-        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let adaptive = first.time.tolerance.is_some();
+        let runs = problems.len();
+        resources::check_limits(&first.model, &first.grid, runs, &gpu.limits, &gpu.name)?;
+        let rkl2 = first.numerics.scheme == Scheme::Rkl2;
+        let adaptive = first.numerics.tolerance.is_some();
+        let kernels = Kernels::new(
+            gpu,
+            &first.model,
+            &Needs::of(&first.model, rkl2, adaptive),
+            runs > 1,
+        )?;
         // RKL2 stages rotate through 2 extra sets; step doubling keeps a saved state and a
         // full-step result in the last 2.
         let scratch = if rkl2 { 2 } else { 0 } + if adaptive { 2 } else { 0 };
-        let planes = Planes::new(device, model, &first.grid, runs, scratch);
-        let uniform = |label: &str, bytes: &[u8]| {
-            let buf = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&format!("exoderm.{}.{label}", model.name)),
-                size: bytes.len() as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            queue.write_buffer(&buf, 0, bytes);
-            buf
-        };
-        let grid_buf = uniform(
-            "grid",
-            bytemuck::bytes_of(&GridUniform::new(&first.grid, runs, model.species.len())),
-        );
-        let mut run_data = vec![bytemuck::Zeroable::zeroed(); MAX_BATCH];
-        for (r, s) in scenarios.iter().enumerate() {
-            run_data[r] = RunUniform::new(s);
-        }
-        let runs_buf = uniform("runs", bytemuck::cast_slice::<RunUniform, u8>(&run_data));
-        let align = limits.min_uniform_buffer_offset_alignment as u64;
-        let stride = (std::mem::size_of::<StepUniform>() as u64).div_ceil(align) * align;
-        let records = uniform(
-            "steps",
-            &vec![0u8; (stride as usize) * (SERVICE + MAX_RECORDS)],
-        );
-        let uniforms = || {
-            vec![
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: grid_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &records,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(std::mem::size_of::<StepUniform>() as u64),
-                    }),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: runs_buf.as_entire_binding(),
-                },
-            ]
-        };
-        // The main layout: source planes, destination planes, aux.
-        let main_bg = |src: &[wgpu::Buffer], dst: &[wgpu::Buffer], label: &str| {
-            let n = planes.planes;
-            let mut entries = uniforms();
-            for k in 0..n {
-                entries.push(wgpu::BindGroupEntry {
-                    binding: codegen::src_binding(k),
-                    resource: src[k].as_entire_binding(),
-                });
-                entries.push(wgpu::BindGroupEntry {
-                    binding: codegen::dst_binding(n, k),
-                    resource: dst[k].as_entire_binding(),
-                });
-            }
-            entries.push(wgpu::BindGroupEntry {
-                binding: codegen::aux_binding(n),
-                resource: planes.aux.as_entire_binding(),
-            });
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(&format!("exoderm.{}.bind.{label}", model.name)),
-                layout: &kernels.layout,
-                entries: &entries,
-            })
-        };
-        let bind_group = |src: usize| {
-            main_bg(
-                &planes.sets[src],
-                &planes.sets[1 - src],
-                &format!("src{src}"),
-            )
-        };
-        // RKL2: stages rotate through A (set 1), B, C (scratch); Y0 is set 0; the reaction pass
-        // reads the last stage and writes set 0.
-        let rkl2_groups = kernels.rkl2.as_ref().map(|rk| {
-            let rot = [&planes.sets[1], &planes.scratch[0], &planes.scratch[1]];
-            let y0 = &planes.sets[0];
-            let react: Vec<wgpu::BindGroup> = rot
-                .iter()
-                .enumerate()
-                .map(|(i, src)| main_bg(src, y0, &format!("react{i}")))
-                .collect();
-            let stages: Vec<Vec<wgpu::BindGroup>> = (0..planes.planes)
-                .map(|k| {
-                    (0..5)
-                        .map(|combo| {
-                            let (y1, y2, yj) = rkl2_buffers(combo);
-                            let pick = |i: Option<usize>| match i {
-                                None => &y0[k],
-                                Some(i) => &rot[i][k],
-                            };
-                            let mut entries = uniforms();
-                            for (b, buf) in
-                                [(3, &y0[k]), (4, pick(y1)), (5, pick(y2)), (6, &rot[yj][k])]
-                            {
-                                entries.push(wgpu::BindGroupEntry {
-                                    binding: b,
-                                    resource: buf.as_entire_binding(),
-                                });
-                            }
-                            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                                label: Some(&format!("exoderm.{}.bind.sts{k}.{combo}", model.name)),
-                                layout: &rk.layout,
-                                entries: &entries,
-                            })
-                        })
-                        .collect()
-                })
-                .collect();
-            Rkl2Groups { stages, react }
-        });
-        let bind_groups = [bind_group(0), bind_group(1)];
-        let error_groups = adaptive.then(|| {
-            let x = &planes.scratch[planes.scratch.len() - 1];
-            [
-                main_bg(&planes.sets[0], x, "error0"),
-                main_bg(&planes.sets[1], x, "error1"),
-            ]
-        });
-        let flags_staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("exoderm.flags.readback"),
-            size: fields::FLAG_WORDS * 4 * runs as u64,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu {
-                during: "allocating the fields".into(),
-                message: e.to_string(),
-            });
-        }
-        let placeholder = StepPlan::new(model, &first.grid, None, &first.time.dt_at, 0.0)?;
-        let mut sim = Simulation {
-            device: device.clone(),
-            queue: queue.clone(),
-            scenarios: scenarios.to_vec(),
+        let res = Resources::new(gpu, &kernels, problems, scratch)?;
+        let stepper = Stepper::new(gpu, &res, &kernels, first)?;
+        let core = Core {
+            gpu: gpu.clone(),
             kernels,
-            planes,
-            records,
-            runs_buf,
-            stride,
-            bind_groups,
-            rkl2_groups,
-            error_groups,
-            error_dt: f64::INFINITY,
-            qs_change: 0.0,
-            qs_coupling: 1.0,
-            qs_pace: pace,
-            qs_debt: 0,
-            qs_sweeps: 0,
-            qs_best: f64::INFINITY,
-            qs_stall: 0,
-            flags_staging,
-            current: 0,
+            res,
+            stepper,
+            qs: QsSolver::new(first, runs, pace),
+            current: Current::default(),
+        };
+        let doubling = first
+            .numerics
+            .tolerance
+            .map(|tol| StepDoubling::new(&core, tol));
+        let mut sim = Simulation {
+            ctl: Controller::new(first, runs)?,
+            core,
+            problems: problems.to_vec(),
+            doubling,
             time: 0.0,
-            plans: vec![placeholder.clone(); runs],
-            plan: placeholder,
-            failed: (0..runs).map(|_| None).collect(),
+            failed: vec![None; runs],
             counters: Counters::default(),
             depositor: None,
         };
@@ -426,233 +119,52 @@ impl Simulation {
         Ok(sim)
     }
 
+    fn live(&self) -> Vec<bool> {
+        self.failed.iter().map(Option::is_none).collect()
+    }
+
     /// Evaluates the initial conditions on the GPU into set 0 and plans the step from them.
     fn initialise(&mut self) -> Result<()> {
-        self.write_service_records();
-        let mut enc = self.encoder("init");
-        {
-            let mut pass = compute_pass(&mut enc, "exoderm.init");
-            pass.set_pipeline(&self.kernels.init);
-            // Bind group 1 reads set 1 and writes set 0.
-            pass.set_bind_group(0, &self.bind_groups[1], &[0]);
-            let (x, y, z) = self.workgroups();
-            pass.dispatch_workgroups(x, y, z);
-        }
-        self.current = 0;
-        self.apply_due(&mut enc, 0.0)?;
-        self.queue.submit([enc.finish()]);
-        match self.qs_pace {
-            QsPace::EveryAdvance => self.converge_qs()?,
-            QsPace::Deferred => self.owe_qs(),
-        }
-        let mut enc = self.encoder("init.check");
-        self.encode_check(&mut enc);
-        self.queue.submit([enc.finish()]);
-        for (r, (bad, big, rate, soft)) in self.read_flags()?.into_iter().enumerate() {
-            let s = &self.scenarios[r];
-            if bad | big != 0 {
-                let sp = &s.model.species[(bad | big).trailing_zeros() as usize];
-                return Err(Error::scenario(
-                    sp.initial.at.clone(),
-                    format!(
-                        "the initial value of `{}` is {} somewhere on the grid",
-                        sp.name,
-                        if bad != 0 {
-                            "NaN or infinite"
-                        } else {
-                            "beyond ±1e30"
-                        }
-                    ),
-                    "check the expression for divisions by zero, log/sqrt of negatives or overflow within the grid's extent",
-                ));
+        let c = &mut self.core;
+        c.res.records.write_service(&c.gpu, 0.0);
+        let mut e = Encoding::new(&c.gpu, &c.res, "init");
+        // "From set 1" writes set 0.
+        let init = c.kernels.get(Kernel::Init)?;
+        e.pass(
+            &c.res,
+            "exoderm.init",
+            &[(init, &c.res.from[1], c.res.records.service(0))],
+        );
+        c.current.set(0);
+        self.apply_due(&mut e.enc, 0.0)?;
+        e.submit(&self.core.gpu, &self.core.res);
+        self.settle_initial_qs()?;
+        let c = &self.core;
+        let checked = monitor::check_now(&c.gpu, &c.res, &c.kernels, c.current, 0.0)?;
+        for (r, ch) in checked.iter().enumerate() {
+            let p = &self.problems[r];
+            if ch.nan | ch.runaway != 0 {
+                return Err(monitor::initial_not_finite(p, ch));
             }
-            self.plans[r] = StepPlan::for_scenario(s, rate, soft)?;
+            self.ctl.plans[r] = StepPlan::for_problem(p, ch.rate, ch.soft)?;
         }
-        self.combine_plans();
+        self.ctl.combine(&self.live());
         Ok(())
     }
 
-    fn combine_plans(&mut self) {
-        let live: Vec<&StepPlan> = self
-            .plans
-            .iter()
-            .zip(&self.failed)
-            .filter(|(_, f)| f.is_none())
-            .map(|(p, _)| p)
-            .collect();
-        if let Some(p) = StepPlan::combine(&live) {
-            self.plan = p;
+    fn settle_initial_qs(&mut self) -> Result<()> {
+        match self.core.qs.as_mut() {
+            Some(qs) if qs.pace == QsPace::Deferred => qs.owe(),
+            _ => self.converge_qs()?,
         }
-    }
-
-    fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
-        self.device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some(&format!("exoderm.{label}")),
-            })
-    }
-
-    fn workgroups(&self) -> (u32, u32, u32) {
-        let g = &self.scenarios[0].grid;
-        (
-            g.nx.div_ceil(WORKGROUP.0),
-            g.ny.div_ceil(WORKGROUP.1),
-            self.planes.runs as u32,
-        )
-    }
-
-    fn write_record(&self, bytes: &mut [u8], index: usize, rec: &StepUniform) {
-        bytes[index * self.stride as usize..][..std::mem::size_of::<StepUniform>()]
-            .copy_from_slice(bytemuck::bytes_of(rec));
-    }
-
-    /// Uploads step records to slots `SERVICE + first ..` (before the submit that uses them).
-    fn upload_records(&self, first: usize, bytes: &[u8]) {
-        self.queue
-            .write_buffer(&self.records, self.stride * (SERVICE + first) as u64, bytes);
-    }
-
-    fn write_service_records(&self) {
-        let mut bytes = vec![0u8; self.stride as usize * SERVICE];
-        for g in 0..SERVICE {
-            let rec = StepUniform {
-                t: self.time as f32,
-                sel: g as u32,
-                ..bytemuck::Zeroable::zeroed()
-            };
-            self.write_record(&mut bytes, g, &rec);
-        }
-        self.queue.write_buffer(&self.records, 0, &bytes);
-    }
-
-    /// Clears the flags, checks the current state, and queues the flags' readback.
-    fn encode_check(&self, enc: &mut wgpu::CommandEncoder) {
-        let flag_bytes = fields::FLAG_WORDS * 4 * self.planes.runs as u64;
-        enc.clear_buffer(&self.planes.aux, 0, Some(flag_bytes));
-        {
-            let mut pass = compute_pass(enc, "exoderm.check");
-            pass.set_pipeline(&self.kernels.check);
-            pass.set_bind_group(0, &self.bind_groups[self.current], &[0]);
-            let (x, y, z) = self.workgroups();
-            pass.dispatch_workgroups(x, y, z);
-        }
-        enc.copy_buffer_to_buffer(&self.planes.aux, 0, &self.flags_staging, 0, flag_bytes);
-    }
-
-    /// Per run: (NaN/Inf mask, runaway mask, reaction-rate estimate).
-    fn read_flags(&self) -> Result<Vec<(u32, u32, f64, f64)>> {
-        let bytes = fields::map_and_read(&self.device, &self.flags_staging)?;
-        let w: &[u32] = bytemuck::cast_slice(&bytes);
-        Ok(w.chunks_exact(fields::FLAG_WORDS as usize)
-            .map(|c| {
-                (
-                    c[0],
-                    c[1],
-                    f32::from_bits(c[2]) as f64,
-                    f32::from_bits(c[3]) as f64,
-                )
-            })
-            .collect())
-    }
-
-    /// Main steps per batch (and per blow-up check): ~64 M cell-updates, 8..1024 steps.
-    /// Depends only on the grid, the batch and the plan, so a run repeats exactly.
-    fn batch_steps(&self) -> u64 {
-        let cells = self.scenarios[0].grid.cells() * self.planes.runs as u64;
-        let by_cells = ((1u64 << 26) / cells).clamp(8, 1024);
-        let by_records = (MAX_RECORDS as u64 / self.records_per_step() as u64).max(1);
-        by_cells.min(by_records)
-    }
-
-    /// Explicit steps: per step, m diffusion-only sub-steps of the fast species, then the main
-    /// step (all diffusion and reactions, one fused kernel). Returns the dispatches.
-    fn encode_explicit(
-        &mut self,
-        enc: &mut wgpu::CommandEncoder,
-        first: usize,
-        n: u64,
-        dt: f64,
-        species: &[crate::model::Species],
-        grid: &crate::scenario::Grid,
-    ) -> usize {
-        let m = self.plan.substeps as usize;
-        // A single run's kernel has no D of its own (codegen::step_module_for): fold it in here.
-        let fold = |s: usize| {
-            if self.planes.runs == 1 {
-                self.scenarios[0].model.species[s].diffusion
-            } else {
-                1.0
-            }
-        };
-        let coefs = |fast_pass: bool, h: f64| {
-            let (mut cx, mut cy) = ([[0f32; 4]; 4], [[0f32; 4]; 4]);
-            for (s, sp) in species.iter().enumerate() {
-                if sp.is_dynamic() && self.plan.fast.contains(&sp.name) == fast_pass {
-                    cx[s / 4][s % 4] = (fold(s) * h / (grid.dx() * grid.dx())) as f32;
-                    cy[s / 4][s % 4] = (fold(s) * h / (grid.dy() * grid.dy())) as f32;
-                }
-            }
-            (cx, cy)
-        };
-        let (sub_cx, sub_cy) = coefs(true, dt / m as f64);
-        let (main_cx, main_cy) = coefs(false, dt);
-        let per_step = if m > 1 { m + 1 } else { 1 };
-        let mut bytes = vec![0u8; self.stride as usize * per_step * n as usize];
-        let mut r = 0usize;
-        for k in 0..n {
-            let t = (self.time + k as f64 * dt) as f32;
-            if m > 1 {
-                for _ in 0..m {
-                    self.write_record(
-                        &mut bytes,
-                        r,
-                        &StepUniform {
-                            t,
-                            react_dt: 0.0,
-                            sel: 0,
-                            pad0: 0,
-                            cx: sub_cx,
-                            cy: sub_cy,
-                        },
-                    );
-                    r += 1;
-                }
-            }
-            self.write_record(
-                &mut bytes,
-                r,
-                &StepUniform {
-                    t,
-                    react_dt: dt as f32,
-                    sel: 0,
-                    pad0: 0,
-                    cx: main_cx,
-                    cy: main_cy,
-                },
-            );
-            r += 1;
-        }
-        self.upload_records(first, &bytes);
-        let mut pass = compute_pass(enc, "exoderm.steps");
-        pass.set_pipeline(&self.kernels.step);
-        let (x, y, z) = self.workgroups();
-        for i in 0..r {
-            let offset = (self.stride * (SERVICE + first + i) as u64) as u32;
-            pass.set_bind_group(0, &self.bind_groups[self.current], &[offset]);
-            pass.dispatch_workgroups(x, y, z);
-            self.current = 1 - self.current;
-        }
-        r
-    }
-
-    fn live_runs(&self) -> usize {
-        self.failed.iter().filter(|f| f.is_none()).count()
+        Ok(())
     }
 
     /// Advances to `until` (h), calling `progress(time)` after every batch. A run that blows
     /// up is stopped (see [`Simulation::run_error`]); the others go on. Returns an error when
-    /// no run is left (for a single run: its blow-up).
-    /// Scheduled events apply when the clock reaches them.
+    /// no run is left (for a single run: its blow-up). Scheduled events apply when the clock
+    /// reaches them. Under [`QsPace::Deferred`] it may return early, after a block of
+    /// quasi-steady sweeps.
     pub fn advance(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
         let started = Instant::now();
         let result = self.advance_through_events(until, progress);
@@ -660,260 +172,292 @@ impl Simulation {
         result
     }
 
-    /// Records (dispatch uniforms) one step takes.
-    fn records_per_step(&self) -> usize {
-        let scheme = if self.plan.stages > 0 {
-            self.plan.stages as usize + 1
-        } else if self.plan.substeps > 1 {
-            self.plan.substeps as usize + 1
-        } else {
-            1
-        };
-        // Quasi-steady sweeps after each step take two more (red, black).
-        scheme + if self.kernels.qs.is_some() { 2 } else { 0 }
+    /// `advance`, stopping at each event time on the way to apply it.
+    fn advance_through_events(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
+        loop {
+            let next = events::next_time(&self.problems, self.time, until);
+            let stop = next.unwrap_or(until).min(until);
+            if !self.advance_inner(stop, progress)? {
+                return Ok(());
+            }
+            if let Some(t) = next {
+                let mut enc = self.core.gpu.encoder("events");
+                self.apply_due(&mut enc, t)?;
+                self.core.gpu.queue.submit([enc.finish()]);
+                self.owe_qs();
+                self.recheck()?;
+            }
+            if stop >= until - events::eps(until) {
+                return Ok(());
+            }
+        }
     }
 
-    /// Encodes `n` steps of `dt` from the current time, their records from `first` on; with
-    /// quasi-steady species, each step is followed by a few SOR sweeps of their solve.
-    fn encode_steps(
+    /// Applies every run's events scheduled at `t`, deposits encoded into `enc`.
+    fn apply_due(&mut self, enc: &mut wgpu::CommandEncoder, t: f64) -> Result<()> {
+        for run in 0..self.problems.len() {
+            let due: Vec<Action> = events::due(&self.problems[run], t)
+                .map(|e| e.action.clone())
+                .collect();
+            for action in due {
+                match action {
+                    Action::Deposit {
+                        center,
+                        radius,
+                        amounts,
+                    } => self.encode_deposit(enc, run, center, radius, &amounts),
+                    Action::Param { param, value } => self.set_param(run, param, value)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_deposit(
         &mut self,
         enc: &mut wgpu::CommandEncoder,
-        first: usize,
-        n: u64,
-        dt: f64,
-    ) -> Result<usize> {
-        if self.kernels.qs.is_none() {
-            return self.encode_scheme(enc, first, n, dt);
-        }
-        let per = self.records_per_step();
-        let t0 = self.time;
-        let mut r = 0;
-        for k in 0..n as usize {
-            self.time = t0 + k as f64 * dt;
-            let base = first + k * per;
-            r += self.encode_scheme(enc, base, 1, dt)?;
-            self.time = t0 + (k + 1) as f64 * dt;
-            r += self.encode_qs(enc, base + per - 2, QS_SWEEPS_PER_STEP);
-        }
-        self.time = t0;
-        self.qs_debt += n;
-        Ok(r)
+        run: usize,
+        center: [f64; 2],
+        radius: f64,
+        amounts: &Amounts,
+    ) {
+        let c = &self.core;
+        let depositor = self
+            .depositor
+            .get_or_insert_with(|| Depositor::new(&c.gpu.device));
+        depositor.encode(
+            &c.gpu,
+            enc,
+            &c.res.fields.sets[c.current.index()],
+            &self.problems[run].grid,
+            c.res.fields.runs,
+            run,
+            center,
+            radius,
+            amounts,
+        );
     }
 
-    /// The scheme's own encoder (no quasi-steady sweeps).
-    fn encode_scheme(
+    /// A deposit now (a brush stroke): inside the circle (centre, radius in mm) of run
+    /// `run`, `set` amounts replace the values and `add` amounts are added. Record it as an
+    /// [`Event`](super::Event) to replay it.
+    pub fn deposit(
         &mut self,
-        enc: &mut wgpu::CommandEncoder,
-        first: usize,
-        n: u64,
-        dt: f64,
-    ) -> Result<usize> {
-        if self.plan.stages > 0 {
-            self.encode_rkl2(enc, first, n, dt)
-        } else {
-            let (grid, species) = (
-                self.scenarios[0].grid.clone(),
-                self.scenarios[0].model.species.clone(),
-            );
-            Ok(self.encode_explicit(enc, first, n, dt, &species, &grid))
-        }
+        run: usize,
+        center: [f64; 2],
+        radius: f64,
+        amounts: &Amounts,
+    ) -> Result<()> {
+        let mut enc = self.core.gpu.encoder("brush");
+        self.encode_deposit(&mut enc, run, center, radius, amounts);
+        self.core.gpu.queue.submit([enc.finish()]);
+        self.owe_qs();
+        self.recheck()
     }
 
-    /// The step the batch may take: the stability plan's, and under adaptive control no more
-    /// than the error estimate allows.
-    fn step_cap(&self) -> f64 {
-        self.plan.dt.min(self.error_dt)
+    /// After an intervention: the blow-up check and the reaction-rate probe at once, so a
+    /// deposit that makes the reactions stiffer shrinks the step before the next one.
+    fn recheck(&mut self) -> Result<()> {
+        let c = &self.core;
+        let checked = monitor::check_now(&c.gpu, &c.res, &c.kernels, c.current, self.time)?;
+        let t = self.time;
+        self.process_checks(&checked, t)
     }
 
     /// Steps to `until`; returns whether it got there (with [`QsPace::Deferred`] it may stop
     /// early, after a block of quasi-steady sweeps).
     fn advance_inner(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<bool> {
-        let reached = |sim: &Simulation| until - sim.time <= 1e-12 * until.abs().max(1.0);
-        while !reached(self) {
-            if self.live_runs() == 0 {
+        let reached = |t: f64| until - t <= 1e-12 * until.abs().max(1.0);
+        while !reached(self.time) {
+            if self.failed.iter().all(Option::is_some) {
                 break;
             }
-            if self.qs_pace == QsPace::Deferred
-                && self.qs_debt >= ADAPTIVE_BATCH
-                && !self.qs_block(self.deferred_block())?
-            {
+            if self.core.qs.as_ref().is_some_and(QsSolver::due) && !self.qs_block()? {
                 return Ok(false);
             }
             let t_before = self.time;
-            let mut enc = self.encoder("steps");
-            let mut r = 0;
-            let mut n = 0;
-            if let Some(tol) = self.scenarios[0].time.tolerance {
-                let (steps, dispatches, e) = self.adaptive_step(until, tol)?;
-                n += steps;
-                r += dispatches;
-                enc = e;
+            if let Some(doubling) = &self.doubling {
+                let live = self.live();
+                let probe = doubling.step(
+                    &mut self.core,
+                    &mut self.ctl,
+                    &self.problems[0],
+                    self.time,
+                    until,
+                    &live,
+                )?;
+                self.time = probe.time;
+                self.counters.steps += probe.steps;
+                self.counters.dispatches += probe.dispatches;
+                self.counters.accepted += probe.accepted;
+                self.counters.rejected += probe.rejected;
             }
-            if !reached(self) {
-                let remaining = until - self.time;
-                let cap = self.step_cap();
-                let n_total = if cap.is_finite() {
-                    (remaining / cap * (1.0 - 1e-12)).ceil().max(1.0) as u64
-                } else {
-                    1
-                };
-                let dt = remaining / n_total as f64;
+            let mut e = Encoding::new(&self.core.gpu, &self.core.res, "steps");
+            if !reached(self.time) {
+                let (n_total, dt) = self.ctl.split(until - self.time);
                 // Error estimates and quasi-steady convergence checks come once per batch.
-                let batch =
-                    if self.scenarios[0].time.tolerance.is_some() || self.kernels.qs.is_some() {
-                        ADAPTIVE_BATCH
-                    } else {
-                        self.batch_steps()
-                    };
+                let batch = if self.doubling.is_some() || self.core.qs.is_some() {
+                    CHECK_EVERY
+                } else {
+                    let cells = self.core.res.fields.cells * self.core.res.fields.runs as u64;
+                    controller::batch_steps(cells, self.core.records_per_step(&self.ctl.plan))
+                };
                 let k = n_total.min(batch);
-                r += self.encode_steps(&mut enc, 0, k, dt)?;
-                n += k;
+                let plan = self.ctl.plan.clone();
+                self.core
+                    .encode_steps(&mut e, &plan, &self.problems[0], self.time, k, dt)?;
+                self.counters.steps += k;
                 self.time = if k == n_total {
                     until
                 } else {
                     self.time + k as f64 * dt
                 };
             }
-            self.queue.submit([enc.finish()]);
-            if self.qs_pace == QsPace::EveryAdvance {
+            self.counters.dispatches += e.dispatches;
+            e.submit(&self.core.gpu, &self.core.res);
+            if self
+                .core
+                .qs
+                .as_ref()
+                .is_some_and(|q| q.pace == QsPace::EveryAdvance)
+            {
                 self.converge_qs()?;
             }
-            self.write_service_records();
-            let mut enc = self.encoder("check");
-            self.encode_check(&mut enc);
-            self.queue.submit([enc.finish()]);
-            let flags = self.read_flags()?;
-            self.counters.steps += n;
-            self.counters.dispatches += r as u64;
-            self.process_flags(flags, t_before)?;
+            let c = &self.core;
+            let checked = monitor::check_now(&c.gpu, &c.res, &c.kernels, c.current, self.time)?;
+            self.process_checks(&checked, t_before)?;
             progress(self.time);
         }
-        if self.live_runs() == 0 {
-            let first = self
-                .failed
-                .iter()
-                .flatten()
-                .next()
-                .cloned()
-                .unwrap_or_default();
-            return Err(Error::Stopped(if self.planes.runs == 1 {
-                first
-            } else {
-                format!(
-                    "all {} runs in the batch stopped; the first: {first}",
-                    self.planes.runs
-                )
-            }));
+        if self.failed.iter().all(Option::is_some) {
+            let first = self.failed.iter().flatten().next().cloned();
+            return Err(match first {
+                Some(b) if self.problems.len() == 1 => b.into(),
+                Some(first) => Error::AllStopped {
+                    runs: self.problems.len(),
+                    first: Box::new(first),
+                },
+                None => Error::Internal("no run left but none failed".into()),
+            });
         }
         Ok(true)
     }
 
-    /// Acts on a batch's flags: stops runs that blew up, replans runs whose reactions sped up.
-    fn process_flags(&mut self, flags: Vec<(u32, u32, f64, f64)>, t_before: f64) -> Result<()> {
+    /// Acts on a check: stops runs that blew up, replans runs whose reactions sped up.
+    fn process_checks(&mut self, checked: &[Checked], t_before: f64) -> Result<()> {
         let mut replan = false;
-        for (run, (bad, big, rate, soft)) in flags.into_iter().enumerate() {
+        for (run, c) in checked.iter().enumerate() {
             if self.failed[run].is_some() {
                 continue;
             }
-            if bad | big != 0 {
-                let e = self.blowup(run, bad, big, t_before);
-                self.failed[run] = Some(e.to_string());
-                if self.planes.runs == 1 {
-                    return Err(e);
+            let p = &self.problems[run];
+            if c.nan | c.runaway != 0 {
+                let b = monitor::blowup(p, c, t_before, self.time);
+                if self.problems.len() == 1 {
+                    self.failed[run] = Some(b.clone());
+                    return Err(b.into());
                 }
+                self.failed[run] = Some(b);
                 replan = true;
-            } else if (rate > self.plans[run].reaction_rate * 1.0001
-                || soft > self.plans[run].soft_rate * 1.0001)
-                && rate.is_finite()
-                && soft.is_finite()
+            } else if (c.rate > self.ctl.plans[run].reaction_rate * 1.0001
+                || c.soft > self.ctl.plans[run].soft_rate * 1.0001)
+                && c.rate.is_finite()
+                && c.soft.is_finite()
             {
                 // The reactions got faster than planned for: smaller steps from here on.
-                let s = &self.scenarios[run];
-                let p = &self.plans[run];
-                self.plans[run] =
-                    StepPlan::for_scenario(s, rate.max(p.reaction_rate), soft.max(p.soft_rate))?;
+                let old = &self.ctl.plans[run];
+                let plan = StepPlan::for_problem(
+                    p,
+                    c.rate.max(old.reaction_rate),
+                    c.soft.max(old.soft_rate),
+                )?;
                 replan = true;
-                let left = s.time.end - self.time;
-                if left / self.plans[run].dt > 1e9 {
-                    let e = self.zeno(run, rate, left, t_before);
-                    self.failed[run] = Some(e.to_string());
-                    if self.planes.runs == 1 {
-                        return Err(e);
+                let left = p.numerics.end - self.time;
+                let zeno = left / plan.dt > 1e9;
+                self.ctl.plans[run] = plan;
+                if zeno {
+                    let b = monitor::zeno(p, c.rate, left, t_before, self.time);
+                    if self.problems.len() == 1 {
+                        self.failed[run] = Some(b.clone());
+                        return Err(b.into());
                     }
+                    self.failed[run] = Some(b);
                 }
             }
         }
         if replan {
-            self.combine_plans();
+            self.ctl.combine(&self.live());
         }
         Ok(())
     }
 
-    fn blowup(&self, run: usize, bad: u32, big: u32, t_before: f64) -> Error {
-        let s = &self.scenarios[run];
-        let i = (bad | big).trailing_zeros() as usize;
-        let name = &s.model.species[i].name;
-        let cause = if s.time.dt.is_some() {
-            "the forced [time] dt may be too large for these reactions: remove it and let exoderm choose".to_string()
-        } else if s.model.species[i].reaction.is_some() {
-            format!(
-                "the reaction term of `{name}` (reactions.{name}) grows without bound — is a limiting term (e.g. `* (1.0 - {name})`) or a decay missing, or a parameter far outside its range?"
-            )
-        } else {
-            format!("a reaction elsewhere feeds `{name}` without bound, or a boundary value is NaN")
-        };
-        Error::Blowup {
-            species: name.clone(),
-            what: if bad & (1 << i) != 0 {
-                "NaN or infinite".into()
-            } else {
-                "larger than 1e30".into()
-            },
-            from: format_time(t_before),
-            to: format_time(self.time),
-            cause,
+    /// One block of quasi-steady sweeps (deferred pacing); whether the solve converged.
+    fn qs_block(&mut self) -> Result<bool> {
+        let live = self.live();
+        self.core
+            .qs_step(self.time, &live, false, &mut self.counters)
+    }
+
+    fn converge_qs(&mut self) -> Result<()> {
+        let live = self.live();
+        self.core
+            .qs_step(self.time, &live, true, &mut self.counters)
+            .map(|_| ())
+    }
+
+    fn owe_qs(&mut self) {
+        if let Some(qs) = self.core.qs.as_mut() {
+            qs.owe();
         }
     }
 
-    /// A step collapsing towards zero is a blow-up in slow motion (Zeno): say so instead of
-    /// running for ever.
-    fn zeno(&self, run: usize, rate: f64, left: f64, t_before: f64) -> Error {
-        let model = &self.scenarios[run].model;
-        let reacting: Vec<&str> = model
-            .species
-            .iter()
-            .filter(|s| s.reaction.is_some())
-            .map(|s| s.name.as_str())
-            .collect();
-        let fields: Vec<String> = reacting.iter().map(|n| format!("reactions.{n}")).collect();
-        Error::Blowup {
-            species: reacting.join("`/`"),
-            what: format!(
-                "so fast-reacting (rate {rate:.3e}/h) that the remaining {} would need over 10^9 steps",
-                format_time(left)
-            ),
-            from: format_time(t_before),
-            to: format_time(self.time),
-            cause: format!(
-                "a reaction term running away ({}) — a missing limiting term or a parameter far outside its range",
-                fields.join(", ")
-            ),
+    /// Chooses when quasi-steady solves are finished (batch runs: [`QsPace::EveryAdvance`]).
+    pub fn set_qs_pace(&mut self, pace: QsPace) {
+        if let Some(qs) = self.core.qs.as_mut() {
+            qs.pace = pace;
         }
+    }
+
+    /// Whether the quasi-steady solve is converged now (always, without such species).
+    pub fn qs_settled(&self) -> bool {
+        self.core.qs.as_ref().is_none_or(QsSolver::settled)
+    }
+
+    /// Under [`QsPace::Deferred`], one block of sweeps towards a converged quasi-steady solve
+    /// if one is owed; returns whether the state is converged (call until it is before
+    /// reading results that must be exact, or use [`Simulation::finish_qs`]).
+    pub fn settle_qs(&mut self) -> Result<bool> {
+        if self.qs_settled() {
+            return Ok(true);
+        }
+        self.qs_block()
+    }
+
+    /// Converges the quasi-steady solve now if it is owed (before a checkpoint).
+    pub fn finish_qs(&mut self) -> Result<()> {
+        if !self.qs_settled() {
+            self.converge_qs()?;
+        }
+        Ok(())
+    }
+
+    /// The scaled residual of the last quasi-steady sweep, for reports and tests.
+    pub fn qs_change(&self) -> f64 {
+        self.core.qs.as_ref().map_or(0.0, QsSolver::change)
     }
 
     /// Why run `run` stopped, if it did.
-    pub fn run_error(&self, run: usize) -> Option<&str> {
-        self.failed.get(run).and_then(|f| f.as_deref())
+    pub fn run_error(&self, run: usize) -> Option<&Blowup> {
+        self.failed.get(run).and_then(Option::as_ref)
     }
 
     /// Run `run`'s fields, one Vec per species (row-major, nx × ny, row 0 at y min).
     pub fn read_fields_of(&self, run: usize) -> Result<Vec<Vec<f32>>> {
-        self.planes.read_species(
-            &self.device,
-            &self.queue,
-            self.current,
+        let c = &self.core;
+        c.res.fields.read_species(
+            &c.gpu,
+            &c.res.fields.sets[c.current.index()],
             run,
-            self.scenarios[0].model.species.len(),
+            self.problems[0].model.species.len(),
         )
     }
 
@@ -925,53 +469,7 @@ impl Simulation {
     /// The model's metrics of every run at the current time, reduced in f64 from per-cell
     /// GPU values.
     pub fn read_metrics_all(&self) -> Result<Vec<Vec<f64>>> {
-        let model = &self.scenarios[0].model;
-        let runs = self.planes.runs;
-        let Some(pipeline) = &self.kernels.metrics else {
-            return Ok(vec![vec![]; runs]);
-        };
-        self.write_service_records();
-        let cells = self.planes.cells;
-        let area = self.scenarios[0].grid.cell_area();
-        let mut out = vec![vec![0.0; model.metrics.len()]; runs];
-        for g in 0..model.metrics.len().div_ceil(4) {
-            let mut enc = self.encoder("metrics");
-            {
-                let mut pass = compute_pass(&mut enc, "exoderm.metrics");
-                pass.set_pipeline(pipeline);
-                pass.set_bind_group(
-                    0,
-                    &self.bind_groups[self.current],
-                    &[(self.stride * g as u64) as u32],
-                );
-                let (x, y, z) = self.workgroups();
-                pass.dispatch_workgroups(x, y, z);
-            }
-            self.queue.submit([enc.finish()]);
-            let bytes = fields::read_buffer(
-                &self.device,
-                &self.queue,
-                &self.planes.aux,
-                fields::FLAG_WORDS * 4 * runs as u64,
-                cells * 16 * runs as u64,
-            )?;
-            let all: &[f32] = bytemuck::cast_slice(&bytes);
-            for (run, vals) in all.chunks_exact(cells as usize * 4).enumerate() {
-                for c in 0..4 {
-                    let Some(metric) = model.metrics.get(4 * g + c) else {
-                        break;
-                    };
-                    let it = vals.iter().skip(c).step_by(4).map(|&v| v as f64);
-                    out[run][4 * g + c] = match metric.reduce {
-                        crate::model::Reduce::Integral => it.sum::<f64>() * area,
-                        crate::model::Reduce::Mean => it.sum::<f64>() / cells as f64,
-                        crate::model::Reduce::Min => it.fold(f64::INFINITY, f64::min),
-                        crate::model::Reduce::Max => it.fold(f64::NEG_INFINITY, f64::max),
-                    };
-                }
-            }
-        }
-        Ok(out)
+        super::metrics::read_all(&self.core, &self.problems[0], self.time)
     }
 
     /// The (first) run's metrics.
@@ -981,38 +479,61 @@ impl Simulation {
 
     /// A checkpoint of run `run` (taken between `advance` calls).
     pub fn checkpoint(&self, run: usize) -> Result<Checkpoint> {
+        let c = &self.core;
         Ok(Checkpoint {
             time: self.time,
-            error_dt: self.error_dt,
-            qs_coupling: self.qs_coupling,
-            plan: self.plans[run].clone(),
+            error_dt: self.ctl.error_dt,
+            qs_coupling: c.qs.as_ref().map_or(1.0, |q| q.coupling),
+            plan: self.ctl.plans[run].clone(),
             counters: self.counters,
-            planes: self
-                .planes
-                .read_raw(&self.device, &self.queue, self.current, run)?,
+            planes: c
+                .res
+                .fields
+                .read_raw(&c.gpu, &c.res.fields.sets[c.current.index()], run)?,
         })
     }
 
     /// Continues a single-run simulation from `ckpt`: fields, clock, step plan and counters,
     /// so the rest of the run is the same, bit for bit, as if it had never stopped.
     pub fn restore(&mut self, ckpt: &Checkpoint) -> Result<()> {
-        if self.planes.runs != 1 {
+        if self.problems.len() != 1 {
             return Err(Error::Internal(
                 "restore is for single-run simulations".into(),
             ));
         }
-        self.planes
-            .write_raw(&self.queue, self.current, 0, &ckpt.planes)?;
+        let c = &mut self.core;
+        c.res.fields.write_raw(
+            &c.gpu,
+            &c.res.fields.sets[c.current.index()],
+            0,
+            &ckpt.planes,
+        )?;
         self.time = ckpt.time;
-        self.error_dt = ckpt.error_dt;
-        self.qs_coupling = ckpt.qs_coupling;
+        self.ctl.error_dt = ckpt.error_dt;
+        if let Some(qs) = c.qs.as_mut() {
+            qs.coupling = ckpt.qs_coupling;
+        }
         // A blow-up after the checkpoint is undone with it; an interactive run re-converges
         // its quasi-steady species before stepping on (a batch run converges every batch).
         self.failed[0] = None;
         self.owe_qs();
-        self.plans[0] = ckpt.plan.clone();
-        self.plan = ckpt.plan.clone();
+        self.ctl.plans[0] = ckpt.plan.clone();
+        self.ctl.plan = ckpt.plan.clone();
         self.counters = ckpt.counters;
+        // Deposits before the checkpoint are in its fields; parameter changes are not:
+        // replay them, in order, so the run goes on with the values it had.
+        let changes: Vec<(usize, f64)> = self.problems[0]
+            .events
+            .iter()
+            .filter(|e| e.at <= self.time + events::eps(self.time))
+            .filter_map(|e| match e.action {
+                Action::Param { param, value } => Some((param, value)),
+                Action::Deposit { .. } => None,
+            })
+            .collect();
+        for (param, value) in changes {
+            self.set_param(0, param, value)?;
+        }
         Ok(())
     }
 
@@ -1020,56 +541,56 @@ impl Simulation {
     /// experiments (measuring where a scheme goes unstable), never for results.
     /// `stages` sets the RKL2 stage count (rkl2 scheme only).
     pub fn force_step_unchecked(&mut self, dt: f64, stages: Option<u32>) {
-        for p in self.plans.iter_mut().chain(std::iter::once(&mut self.plan)) {
-            p.dt = dt;
-            p.limited_by = "forced, unchecked (numerical experiment)".into();
-            if let Some(s) = stages.filter(|_| p.stages > 0) {
-                p.stages = s.max(2);
-            }
-        }
+        self.ctl.force(dt, stages);
     }
 
-    /// Changes one parameter of run `run` from now on (GUI sliders, interventions).
-    pub fn set_param(&mut self, run: usize, name: &str, value: f64) -> Result<()> {
-        let i = self.scenarios[run]
-            .model
-            .param_index(name)
-            .ok_or_else(|| Error::Internal(format!("no param `{name}`")))?;
-        self.scenarios[run].model.params[i].value = value;
-        let data = RunUniform::new(&self.scenarios[run]);
-        self.queue.write_buffer(
-            &self.runs_buf,
-            (run * std::mem::size_of::<RunUniform>()) as u64,
-            bytemuck::bytes_of(&data),
-        );
+    /// Changes parameter `param` (an index into the model's params) of run `run` from now
+    /// on (the app's sliders, scheduled events).
+    pub fn set_param(&mut self, run: usize, param: usize, value: f64) -> Result<()> {
+        let p = self
+            .problems
+            .get_mut(run)
+            .ok_or_else(|| Error::Internal(format!("no run {run}")))?;
+        let slot = p
+            .params
+            .get_mut(param)
+            .ok_or_else(|| Error::Internal(format!("no param #{param}")))?;
+        *slot = value;
+        self.core.res.write_run(&self.core.gpu, run, p);
         Ok(())
     }
 
     pub fn runs(&self) -> usize {
-        self.planes.runs
+        self.problems.len()
     }
-    /// Which ping-pong set holds the current state (for views that read the planes).
+    /// The buffer holding the current state (every plane of every run; see
+    /// `shaders/common.wgsl` for the layout), for views that read the fields in place.
+    pub fn state(&self) -> &wgpu::Buffer {
+        &self.core.res.fields.sets[self.core.current.index()]
+    }
+    /// Both ping-pong state sets (for views that bind each once) and which one is current.
+    pub fn state_sets(&self) -> [&wgpu::Buffer; 2] {
+        let s = &self.core.res.fields.sets;
+        [&s[0], &s[1]]
+    }
     pub fn current_set(&self) -> usize {
-        self.current
-    }
-    /// The field planes of ping-pong set `set` (0 or 1).
-    pub fn planes_of_set(&self, set: usize) -> &[wgpu::Buffer] {
-        &self.planes.sets[set]
+        self.core.current.index()
     }
     pub fn time(&self) -> f64 {
         self.time
     }
     /// The plan the batch steps with.
     pub fn plan(&self) -> &StepPlan {
-        &self.plan
+        &self.ctl.plan
     }
     pub fn counters(&self) -> Counters {
         self.counters
     }
-    pub fn scenario(&self) -> &Scenario {
-        &self.scenarios[0]
+    /// The (first) run's problem, with its parameter values as they are now.
+    pub fn problem(&self) -> &Problem {
+        &self.problems[0]
     }
-    pub fn scenario_of(&self, run: usize) -> &Scenario {
-        &self.scenarios[run]
+    pub fn problem_of(&self, run: usize) -> &Problem {
+        &self.problems[run]
     }
 }

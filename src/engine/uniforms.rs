@@ -1,9 +1,14 @@
-//! Rust mirrors of the WGSL uniform structs in `shaders/common.wgsl` — keep in sync; the
-//! test `uniform_layout_matches_wgsl` compares sizes and offsets with naga's layout.
+//! Rust mirrors of the WGSL uniform structs — `XdGrid`/`XdStep` in `shaders/common.wgsl`,
+//! `XdRun` in `model::expr::PARAMS_DECL`, `Deposit` in `shaders/deposit.wgsl`: keep in
+//! sync; the tests below compare every size and offset with naga's layout.
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::scenario::Grid;
+use super::problem::Grid;
+use crate::model::{MAX_PARAMS, MAX_SPECIES};
+
+/// Planes a step record holds coefficients for.
+pub const MAX_PLANES: usize = MAX_SPECIES / 4;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -11,7 +16,8 @@ pub struct GridUniform {
     pub nx: u32,
     pub ny: u32,
     pub runs: u32,
-    pub nspecies: u32,
+    /// vec4 elements per plane (runs × cells).
+    pub plane: u32,
     pub x0: f32,
     pub y0: f32,
     pub dx: f32,
@@ -20,13 +26,13 @@ pub struct GridUniform {
 }
 
 impl GridUniform {
-    pub fn new(grid: &Grid, runs: usize, nspecies: usize) -> Self {
+    pub fn new(grid: &Grid, runs: usize) -> Self {
         let o = grid.origin();
         GridUniform {
             nx: grid.nx,
             ny: grid.ny,
             runs: runs as u32,
-            nspecies: nspecies as u32,
+            plane: (grid.cells() * runs as u64) as u32,
             x0: o[0] as f32,
             y0: o[1] as f32,
             dx: grid.dx() as f32,
@@ -36,6 +42,7 @@ impl GridUniform {
     }
 }
 
+/// One dispatch's record (bound with a dynamic offset).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub struct StepUniform {
@@ -43,49 +50,64 @@ pub struct StepUniform {
     pub react_dt: f32,
     pub sel: u32,
     pub pad0: u32,
-    pub cx: [[f32; 4]; 4],
-    pub cy: [[f32; 4]; 4],
+    pub cx: [[f32; 4]; MAX_PLANES],
+    pub cy: [[f32; 4]; MAX_PLANES],
 }
 
-/// One run's params, diffusion coefficients and seed (`XdRun` in model::expr::PARAMS_DECL).
+/// One run's params, diffusion coefficients and seed.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub struct RunUniform {
-    pub p: [f32; crate::model::MAX_PARAMS],
+    pub p: [f32; MAX_PARAMS],
     /// mm²/h per species.
-    pub d: [f32; crate::model::MAX_SPECIES],
+    pub d: [f32; MAX_SPECIES],
     pub seed: [u32; 4],
 }
 
 impl RunUniform {
-    pub fn new(s: &crate::scenario::Scenario) -> Self {
+    pub fn new(p: &super::problem::Problem) -> Self {
         let mut r = RunUniform::zeroed();
-        for (i, p) in s.model.params.iter().enumerate() {
-            r.p[i] = p.value as f32;
+        for (i, v) in p.params.iter().enumerate() {
+            r.p[i] = *v as f32;
         }
-        for (i, sp) in s.model.species.iter().enumerate() {
-            r.d[i] = sp.diffusion as f32;
+        for (i, d) in p.diffusion.iter().enumerate() {
+            r.d[i] = *d as f32;
         }
-        r.seed[0] = s.seed;
+        r.seed[0] = p.seed;
         r
     }
 }
 
+/// One deposit (set or add a species inside a circle).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct DepositUniform {
+    pub nx: u32,
+    pub ny: u32,
+    pub run: u32,
+    pub comp: u32,
+    pub mode: u32,
+    pub radius: f32,
+    pub value: f32,
+    pub plane: u32,
+    pub origin: [f32; 2],
+    pub cell: [f32; 2],
+    pub center: [f32; 2],
+    pub runs: u32,
+    pub pad0: u32,
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use wgpu::naga;
 
-    fn wgsl_layout(struct_name: &str) -> (u32, Vec<(String, u32)>) {
-        let src = format!(
-            "{}{}",
-            include_str!("../../shaders/common.wgsl"),
-            crate::model::expr::PARAMS_DECL
-        );
-        let module = naga::front::wgsl::parse_str(&src).expect("common.wgsl parses");
+    /// (size, member offsets) of `struct_name` in `src`, by naga's layout.
+    pub(crate) fn wgsl_layout(src: &str, struct_name: &str) -> (u32, Vec<(String, u32)>) {
+        let module = naga::front::wgsl::parse_str(src).expect("the WGSL parses");
         let mut layouter = naga::proc::Layouter::default();
         layouter.update(module.to_ctx()).expect("layout");
-        let (handle, ty) = module
+        let (_, ty) = module
             .types
             .iter()
             .find(|(_, t)| t.name.as_deref() == Some(struct_name))
@@ -93,7 +115,6 @@ mod tests {
         let naga::TypeInner::Struct { members, span } = &ty.inner else {
             panic!("not a struct")
         };
-        let _ = handle;
         (
             *span,
             members
@@ -103,48 +124,95 @@ mod tests {
         )
     }
 
+    /// Checks the size and every member offset of a mirrored struct.
+    pub(crate) fn check(src: &str, name: &str, size: usize, offsets: &[(&str, usize)]) {
+        let (span, members) = wgsl_layout(src, name);
+        assert_eq!(span as usize, size, "size of {name}");
+        assert_eq!(members.len(), offsets.len(), "{name}: members {members:?}");
+        for ((wname, woff), (rname, roff)) in members.iter().zip(offsets) {
+            assert_eq!(wname, rname, "{name}: member order");
+            assert_eq!(*woff as usize, *roff, "{name}.{wname}");
+        }
+    }
+
+    /// The model part declares XdRun; common.wgsl's functions need the model part's
+    /// definitions, so parse both together with a minimal model.
+    fn common_with_model() -> String {
+        let model = crate::model::builtin("heat").expect("heat");
+        format!(
+            "{}{}",
+            include_str!("../../shaders/common.wgsl"),
+            crate::engine::codegen::model_part(&model, false)
+        )
+    }
+
     #[test]
-    fn uniform_layout_matches_wgsl() {
-        let (size, members) = wgsl_layout("XdGrid");
-        assert_eq!(size as usize, std::mem::size_of::<GridUniform>());
-        let bc = members.iter().find(|(n, _)| n == "bc").unwrap().1;
-        assert_eq!(bc as usize, std::mem::offset_of!(GridUniform, bc));
-        let dy = members.iter().find(|(n, _)| n == "dy").unwrap().1;
-        assert_eq!(dy as usize, std::mem::offset_of!(GridUniform, dy));
-
-        let (size, members) = wgsl_layout("XdStep");
-        assert_eq!(size as usize, std::mem::size_of::<StepUniform>());
-        for (name, off) in [
-            ("t", std::mem::offset_of!(StepUniform, t)),
-            ("react_dt", std::mem::offset_of!(StepUniform, react_dt)),
-            ("sel", std::mem::offset_of!(StepUniform, sel)),
-            ("cx", std::mem::offset_of!(StepUniform, cx)),
-            ("cy", std::mem::offset_of!(StepUniform, cy)),
-        ] {
-            assert_eq!(
-                members.iter().find(|(n, _)| n == name).unwrap().1 as usize,
-                off,
-                "XdStep.{name}"
-            );
-        }
-
-        let (size, members) = wgsl_layout("XdRun");
-        assert_eq!(size as usize, std::mem::size_of::<RunUniform>());
-        for (name, off) in [
-            ("p", std::mem::offset_of!(RunUniform, p)),
-            ("d", std::mem::offset_of!(RunUniform, d)),
-            ("seed", std::mem::offset_of!(RunUniform, seed)),
-        ] {
-            assert_eq!(
-                members.iter().find(|(n, _)| n == name).unwrap().1 as usize,
-                off,
-                "XdRun.{name}"
-            );
-        }
-        let (size, _) = wgsl_layout("XdRuns");
+    fn uniform_layouts_match_wgsl() {
+        use std::mem::{offset_of, size_of};
+        let src = common_with_model();
+        check(
+            &src,
+            "XdGrid",
+            size_of::<GridUniform>(),
+            &[
+                ("nx", offset_of!(GridUniform, nx)),
+                ("ny", offset_of!(GridUniform, ny)),
+                ("runs", offset_of!(GridUniform, runs)),
+                ("plane", offset_of!(GridUniform, plane)),
+                ("x0", offset_of!(GridUniform, x0)),
+                ("y0", offset_of!(GridUniform, y0)),
+                ("dx", offset_of!(GridUniform, dx)),
+                ("dy", offset_of!(GridUniform, dy)),
+                ("bc", offset_of!(GridUniform, bc)),
+            ],
+        );
+        check(
+            &src,
+            "XdStep",
+            size_of::<StepUniform>(),
+            &[
+                ("t", offset_of!(StepUniform, t)),
+                ("react_dt", offset_of!(StepUniform, react_dt)),
+                ("sel", offset_of!(StepUniform, sel)),
+                ("pad0", offset_of!(StepUniform, pad0)),
+                ("cx", offset_of!(StepUniform, cx)),
+                ("cy", offset_of!(StepUniform, cy)),
+            ],
+        );
+        check(
+            &src,
+            "XdRun",
+            size_of::<RunUniform>(),
+            &[
+                ("p", offset_of!(RunUniform, p)),
+                ("d", offset_of!(RunUniform, d)),
+                ("seed", offset_of!(RunUniform, seed)),
+            ],
+        );
+        let (size, _) = wgsl_layout(&src, "XdRuns");
         assert_eq!(
             size as usize,
-            std::mem::size_of::<RunUniform>() * crate::model::expr::MAX_BATCH
+            size_of::<RunUniform>() * crate::model::expr::MAX_BATCH
+        );
+        check(
+            include_str!("../../shaders/deposit.wgsl"),
+            "Deposit",
+            size_of::<DepositUniform>(),
+            &[
+                ("nx", offset_of!(DepositUniform, nx)),
+                ("ny", offset_of!(DepositUniform, ny)),
+                ("run", offset_of!(DepositUniform, run)),
+                ("comp", offset_of!(DepositUniform, comp)),
+                ("mode", offset_of!(DepositUniform, mode)),
+                ("radius", offset_of!(DepositUniform, radius)),
+                ("value", offset_of!(DepositUniform, value)),
+                ("plane", offset_of!(DepositUniform, plane)),
+                ("origin", offset_of!(DepositUniform, origin)),
+                ("cell", offset_of!(DepositUniform, cell)),
+                ("center", offset_of!(DepositUniform, center)),
+                ("runs", offset_of!(DepositUniform, runs)),
+                ("pad0", offset_of!(DepositUniform, pad0)),
+            ],
         );
     }
 }

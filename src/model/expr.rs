@@ -176,13 +176,26 @@ pub fn check(model: &Model, role: Role, owner: &str, expr: &super::Expr) -> Resu
             Some(c) => format!(" (at column {c})"),
             None => String::new(),
         };
-        Error::scenario(
-            expr.at.clone(),
-            format!("invalid expression `{}`{pointer}: {message}", expr.source),
-            format!(
+        // An unknown name is the commonest mistake: say which names there are.
+        let unknown = message
+            .split("no definition in scope for identifier: `")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next());
+        let fix = match unknown {
+            Some(name) => format!(
+                "`{name}` is not a name this expression can use; {}: {}",
+                role.hint(),
+                visible_names(model, role)
+            ),
+            None => format!(
                 "{}; write a WGSL f32 expression, e.g. `r * u * (1.0 - u)`",
                 role.hint()
             ),
+        };
+        Error::scenario(
+            expr.at.clone(),
+            format!("invalid expression `{}`{pointer}: {message}", expr.source),
+            fix,
         )
     };
     let module = naga::front::wgsl::parse_str(&module_src).map_err(|e| {
@@ -205,6 +218,31 @@ pub fn check(model: &Model, role: Role, owner: &str, expr: &super::Expr) -> Resu
         fail(error_chain(e.as_inner()), span)
     })?;
     Ok(())
+}
+
+/// The names an expression in `role` sees, for messages: "species u, v; params r, k; x, y, t".
+fn visible_names(model: &Model, role: Role) -> String {
+    let list = |v: Vec<&str>| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut parts = vec![];
+    if role.sees_species() {
+        parts.push(format!("species {}", list(model.species_names())));
+    }
+    parts.push(format!(
+        "params {}",
+        list(model.params.iter().map(|p| p.name.as_str()).collect())
+    ));
+    let mut coords = COORDS.join(", ");
+    if role == Role::Initial {
+        coords += ", noise";
+    }
+    parts.push(coords);
+    parts.join("; ")
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::simulation::{Checkpoint, Counters};
-use crate::engine::stepper::StepPlan;
+use crate::engine::plan::StepPlan;
+use crate::engine::{Checkpoint, Counters};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8] = b"EXODERM-CHECKPOINT-1\n";

@@ -3,22 +3,10 @@
 
 use crate::error::{Error, Result};
 
-pub fn gradient(name: &str) -> colorous::Gradient {
-    match name {
-        "magma" => colorous::MAGMA,
-        "inferno" => colorous::INFERNO,
-        "plasma" => colorous::PLASMA,
-        "cividis" => colorous::CIVIDIS,
-        "greys" => colorous::GREYS,
-        "rdbu" => colorous::RED_BLUE,
-        _ => colorous::VIRIDIS,
-    }
-}
-
 /// RGB pixels of `field` (nx × ny, row 0 at y min) mapped through `colormap` over `range`.
 /// NaN shows magenta, so a broken value is never mistaken for a low one.
 pub fn render(field: &[f32], nx: usize, ny: usize, range: [f64; 2], colormap: &str) -> Vec<u8> {
-    let g = gradient(colormap);
+    let g = crate::colormap::gradient(colormap);
     let span = (range[1] - range[0]).max(f64::MIN_POSITIVE);
     let mut rgb = Vec::with_capacity(nx * ny * 3);
     for row in (0..ny).rev() {

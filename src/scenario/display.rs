@@ -7,8 +7,8 @@
 use serde::Serialize;
 use toml::Spanned;
 
-use super::Ctx;
 use super::raw::{RawAmounts, RawEvent, RawScenario, RawView};
+use super::{Action, Amounts, Ctx, Event};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::units::Dimension;
@@ -70,13 +70,6 @@ pub struct Skin {
     pub collagen: Option<usize>,
 }
 
-/// A circle of species amounts: `set` replaces the values inside, `add` adds to them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Amounts {
-    pub set: Vec<(usize, f64)>,
-    pub add: Vec<(usize, f64)>,
-}
-
 /// A named brush the model offers (scalpel, exosomes, hydrogel...).
 #[derive(Debug, Clone, Serialize)]
 pub struct Brush {
@@ -108,34 +101,9 @@ pub struct Display {
     pub brushes: Vec<Brush>,
 }
 
-/// What a scheduled event does.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Action {
-    /// Inside the circle (centre and radius in mm) set / add species amounts.
-    Deposit {
-        center: [f64; 2],
-        radius: f64,
-        amounts: Amounts,
-    },
-    /// A parameter takes a new value from then on.
-    Param { name: String, value: f64 },
-}
-
-/// An intervention at a time (h). Applied when the clock reaches `at` (at 0: at the start).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
-    pub at: f64,
-    pub action: Action,
-}
-
 /// Colour-map names and their aliases (`diverging`, `grey`).
 pub fn colormap_name(name: &str) -> Option<&'static str> {
-    let canonical = match name {
-        "diverging" => "rdbu",
-        "grey" | "gray" | "grays" => "greys",
-        other => other,
-    };
-    super::COLORMAPS.iter().copied().find(|c| *c == canonical)
+    crate::colormap::canonical(name)
 }
 
 impl Event {
@@ -163,7 +131,8 @@ impl Event {
                     out += &format!("{key} = {{ {} }}\n", items.join(", "));
                 }
             }
-            Action::Param { name, value } => {
+            Action::Param { param, value } => {
+                let name = &model.params[*param].name;
                 out += &format!("param = \"{name}\"\nvalue = {value:?}\n");
             }
         }
@@ -359,14 +328,14 @@ impl Ctx<'_> {
         let deposit = !e.set.is_empty() || !e.add.is_empty() || e.center.is_some();
         let action = match (&e.param, deposit) {
             (Some(p), false) => {
-                if model.param_index(p.get_ref()).is_none() {
+                let Some(param) = model.param_index(p.get_ref()) else {
                     let names: Vec<&str> = model.params.iter().map(|p| p.name.as_str()).collect();
                     return Err(Error::scenario(
                         self.at(format!("{field}.param"), p),
                         format!("there is no parameter `{}`", p.get_ref()),
                         format!("use one of the [params]: {}", names.join(", ")),
                     ));
-                }
+                };
                 let value = e.value.as_ref().ok_or_else(|| {
                     Error::scenario(
                         self.at(format!("{field}.param"), p),
@@ -375,7 +344,7 @@ impl Ctx<'_> {
                     )
                 })?;
                 Action::Param {
-                    name: p.get_ref().clone(),
+                    param,
                     value: *value.get_ref(),
                 }
             }

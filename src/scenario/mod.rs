@@ -5,124 +5,34 @@
 mod display;
 mod raw;
 
-pub use display::{
-    Action, Amounts, Brush, Compare, Display, Event, Explain, Skin, TimeUnit, colormap_name,
+pub use crate::engine::problem::{
+    Action, Amounts, Boundary, Event, Grid, Numerics, Problem, Scheme,
 };
+pub use display::{Brush, Compare, Display, Explain, Skin, TimeUnit, colormap_name};
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use toml::Spanned;
 
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Field, Location, Result};
 use crate::model::{
     self, Expr, MAX_METRICS, MAX_PARAMS, MAX_SPECIES, Metric, Model, Param, Reduce, Species,
 };
 use crate::units::{self, Dimension};
 use raw::RawScenario;
 
-/// What happens at one side of the domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Boundary {
-    /// Zero normal gradient: nothing crosses the side.
-    NoFlux,
-    /// The opposite side is the neighbour.
-    Periodic,
-    /// The value on the side's face is held (the species' `boundary_value`, else `initial`).
-    Fixed,
-    /// A given inward flux crosses the side (the species' `boundary_flux`, value × mm/h;
-    /// 0 when absent, i.e. no flux).
-    Flux,
-    /// Exchange with an outside value at a rate: inward flux = `exchange_rate` × (`outside`
-    /// − value on the face), e.g. the skin surface taking oxygen from the air.
-    Robin,
-}
-
-impl Boundary {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "no-flux" | "noflux" | "neumann" => Boundary::NoFlux,
-            "periodic" => Boundary::Periodic,
-            "fixed" | "dirichlet" => Boundary::Fixed,
-            "flux" => Boundary::Flux,
-            "robin" | "exchange" => Boundary::Robin,
-            _ => return None,
-        })
-    }
-
-    /// Code shared with WGSL (`common.wgsl`: keep in sync).
-    pub fn code(self) -> u32 {
-        match self {
-            Boundary::NoFlux => 0,
-            Boundary::Periodic => 1,
-            Boundary::Fixed => 2,
-            Boundary::Flux => 3,
-            Boundary::Robin => 4,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Grid {
-    pub nx: u32,
-    pub ny: u32,
-    /// Domain size in mm; the origin is at the centre.
-    pub extent: [f64; 2],
-    /// left (x min), right (x max), bottom (y min), top (y max).
-    pub boundary: [Boundary; 4],
-    #[serde(skip)]
-    pub size_at: Location,
-}
-
-impl Grid {
-    pub fn cells(&self) -> u64 {
-        self.nx as u64 * self.ny as u64
-    }
-    pub fn dx(&self) -> f64 {
-        self.extent[0] / self.nx as f64
-    }
-    pub fn dy(&self) -> f64 {
-        self.extent[1] / self.ny as f64
-    }
-    /// Lower-left corner (mm).
-    pub fn origin(&self) -> [f64; 2] {
-        [-self.extent[0] / 2.0, -self.extent[1] / 2.0]
-    }
-    pub fn cell_area(&self) -> f64 {
-        self.dx() * self.dy()
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TimeSpec {
-    /// Hours.
-    pub end: f64,
-    /// Hours between outputs.
-    pub output_every: f64,
-    /// A forced time step (h); `None` lets the engine choose a stable one.
-    pub dt: Option<f64>,
-    #[serde(skip)]
-    pub dt_at: Location,
-    pub scheme: Scheme,
-    /// Relative error allowed per step; `Some` turns on adaptive step control (step doubling).
-    pub tolerance: Option<f64>,
-    /// Quasi-steady solves stop when their scaled residual max |D∇²q + R| / (diag · max |q|)
-    /// is below this.
-    pub qs_tolerance: f64,
-}
-
-/// How a step is taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scheme {
-    /// Forward Euler for everything in one fused kernel; the step obeys the explicit
-    /// diffusion limit (fast species sub-stepped).
-    Explicit,
-    /// Diffusion by second-order Runge–Kutta–Legendre super-time-stepping (RKL2, stage count
-    /// from the stiffness), then the reactions pointwise linearly-implicit in their own
-    /// decay (IMEX): neither fast diffusion nor fast decay limits the step.
-    Rkl2,
+/// Reads a boundary rule as written (with its aliases).
+fn parse_boundary(s: &str) -> Option<Boundary> {
+    Some(match s {
+        "no-flux" | "noflux" | "neumann" => Boundary::NoFlux,
+        "periodic" => Boundary::Periodic,
+        "fixed" | "dirichlet" => Boundary::Fixed,
+        "flux" => Boundary::Flux,
+        "robin" | "exchange" => Boundary::Robin,
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,10 +42,15 @@ pub struct OutputSpec {
     pub colormap: String,
 }
 
-/// Colour maps offered for snapshots (and later the GUI).
-pub const COLORMAPS: &[&str] = &[
-    "viridis", "magma", "inferno", "plasma", "cividis", "greys", "rdbu",
-];
+pub use crate::colormap::COLORMAPS;
+
+/// Where the fields that engine errors can name were written.
+#[derive(Debug, Clone)]
+pub struct Locations {
+    pub grid_size: Location,
+    /// `[time] dt` (the file itself when no dt was forced).
+    pub time_dt: Location,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
@@ -143,8 +58,8 @@ pub struct Scenario {
     pub file: String,
     pub seed: u32,
     pub grid: Grid,
-    pub time: TimeSpec,
-    pub model: Model,
+    pub time: Numerics,
+    pub model: Arc<Model>,
     pub output: OutputSpec,
     /// How the app shows it: classroom text, first species, brushes, skin view.
     pub display: Display,
@@ -153,6 +68,8 @@ pub struct Scenario {
     /// The TOML text it was parsed from (saved beside a run's outputs, so it can resume).
     #[serde(skip)]
     pub source: String,
+    #[serde(skip)]
+    pub at: Locations,
 }
 
 impl Scenario {
@@ -181,6 +98,72 @@ impl Scenario {
         })?;
         ctx.build(raw)
     }
+
+    /// The engine's input for this scenario (the model is shared, not copied).
+    pub fn problem(&self) -> Problem {
+        Problem {
+            model: self.model.clone(),
+            params: self.model.params.iter().map(|p| p.value).collect(),
+            diffusion: self.model.species.iter().map(|s| s.diffusion).collect(),
+            grid: self.grid.clone(),
+            numerics: self.time.clone(),
+            seed: self.seed,
+            events: self.events.clone(),
+        }
+    }
+
+    /// Where `field` was written in this scenario's file.
+    pub fn location(&self, field: &Field) -> Location {
+        let species = |name: &str, f: &dyn Fn(&crate::model::Species) -> Option<Location>| {
+            self.model
+                .species
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(f)
+                .unwrap_or_else(|| Location {
+                    file: self.file.clone(),
+                    line: None,
+                    field: field.to_string(),
+                })
+        };
+        match field {
+            Field::GridSize => self.at.grid_size.clone(),
+            Field::TimeDt => self.at.time_dt.clone(),
+            Field::Initial(s) => species(s, &|sp| Some(sp.initial.at.clone())),
+            Field::Reaction(s) => species(s, &|sp| sp.reaction.as_ref().map(|r| r.at.clone())),
+            Field::Diffusion(_) => Location {
+                file: self.file.clone(),
+                line: None,
+                field: field.to_string(),
+            },
+        }
+    }
+
+    /// An engine error about one of the problem's fields, pointed at where the field was
+    /// written (other errors pass through).
+    pub fn locate(&self, e: Error) -> Error {
+        match e {
+            Error::Problem {
+                field,
+                message,
+                fix,
+            } => Error::Scenario {
+                at: self.location(&field),
+                message,
+                fix,
+            },
+            other => other,
+        }
+    }
+}
+
+/// The 1-based line of byte `offset` in `text` (for spans from the TOML parser).
+pub fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 struct Ctx<'a> {
@@ -190,10 +173,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn line(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())]
-            .matches('\n')
-            .count()
-            + 1
+        line_at(self.text, offset)
     }
 
     fn at<T>(&self, field: impl Into<String>, spanned: &Spanned<T>) -> Location {
@@ -242,8 +222,8 @@ impl Ctx<'_> {
 
     fn build(&self, raw: RawScenario) -> Result<Scenario> {
         // In file order: the grid and time sections come first in every example.
-        let grid = self.grid(&raw)?;
-        let time = self.time(&raw)?;
+        let (grid, grid_size) = self.grid(&raw)?;
+        let (time, time_dt) = self.time(&raw)?;
         let mut model = self.base_model(&raw)?;
         self.apply_species(&raw, &mut model)?;
         self.apply_reactions(&raw, &mut model)?;
@@ -270,17 +250,22 @@ impl Ctx<'_> {
         let output = self.output(&raw)?;
         let display = self.display(&raw, &model, time.end)?;
         let events = self.events(&raw, &model)?;
-        Ok(Scenario {
+        let scenario = Scenario {
             file: self.file.into(),
             seed,
             grid,
             time,
-            model,
+            model: Arc::new(model),
             output,
             display,
             events,
             source: self.text.into(),
-        })
+            at: Locations { grid_size, time_dt },
+        };
+        // What the step plan can refuse without a GPU (a forced dt beyond the diffusion
+        // limit, too many sub-steps or stages) is refused here, with the line.
+        crate::engine::plan::check(&scenario.problem()).map_err(|e| scenario.locate(e))?;
+        Ok(scenario)
     }
 
     fn base_model(&self, raw: &RawScenario) -> Result<Model> {
@@ -632,7 +617,7 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn grid(&self, raw: &RawScenario) -> Result<Grid> {
+    fn grid(&self, raw: &RawScenario) -> Result<(Grid, Location)> {
         let Some(g) = &raw.grid else {
             return Err(Error::scenario(
                 self.at_file("grid"),
@@ -679,20 +664,22 @@ impl Ctx<'_> {
             None => [Boundary::NoFlux; 4],
             Some(b) => self.boundary(b)?,
         };
-        Ok(Grid {
-            nx,
-            ny,
-            extent,
-            boundary,
+        Ok((
+            Grid {
+                nx,
+                ny,
+                extent,
+                boundary,
+            },
             size_at,
-        })
+        ))
     }
 
     fn boundary(&self, b: &Spanned<toml::Value>) -> Result<[Boundary; 4]> {
         let at = self.at("grid.boundary", b);
         let fix = "write boundary = \"no-flux\" | \"periodic\" | \"fixed\" | \"flux\" | \"robin\", or per side: boundary = { left = \"fixed\", right = \"fixed\", bottom = \"no-flux\", top = \"no-flux\" }";
         let one = |s: &str, side: &str| {
-            Boundary::parse(s).ok_or_else(|| {
+            parse_boundary(s).ok_or_else(|| {
                 Error::scenario(at.clone(), format!("unknown boundary `{s}`{side}"), fix)
             })
         };
@@ -746,7 +733,7 @@ impl Ctx<'_> {
         Ok(sides)
     }
 
-    fn time(&self, raw: &RawScenario) -> Result<TimeSpec> {
+    fn time(&self, raw: &RawScenario) -> Result<(Numerics, Location)> {
         let Some(t) = &raw.time else {
             return Err(Error::scenario(
                 self.at_file("time"),
@@ -839,15 +826,17 @@ impl Ctx<'_> {
                 ));
             }
         };
-        Ok(TimeSpec {
-            end,
-            output_every,
-            dt,
+        Ok((
+            Numerics {
+                end,
+                output_every,
+                dt,
+                scheme,
+                tolerance,
+                qs_tolerance,
+            },
             dt_at,
-            scheme,
-            tolerance,
-            qs_tolerance,
-        })
+        ))
     }
 
     fn output(&self, raw: &RawScenario) -> Result<OutputSpec> {

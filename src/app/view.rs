@@ -9,13 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytemuck::{Pod, Zeroable};
+use eframe::wgpu;
 
-use super::Simulation;
+use crate::engine::Simulation;
+use crate::engine::kernels::buffer_entry;
 use crate::scenario::Skin;
 
 pub const VIEW_WGSL: &str = include_str!("../../shaders/view.wgsl");
 
-/// Mirrors `View` in shaders/view.wgsl — keep in sync (a test checks the size).
+/// Mirrors `View` in shaders/view.wgsl — keep in sync (a test checks sizes and offsets).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub struct ViewUniform {
@@ -24,7 +26,7 @@ pub struct ViewUniform {
     pub run: u32,
     pub species: u32,
     pub auto_range: u32,
-    pub pad0: u32,
+    pub runs: u32,
     pub lo: f32,
     pub hi: f32,
     pub skin: [i32; 4],
@@ -46,17 +48,6 @@ pub enum Look {
     Skin(Skin),
 }
 
-/// 256 sRGB colours of a named map, packed RGBA8 (r in the low byte).
-pub fn lut(colormap: &str) -> [u32; 256] {
-    let g = crate::output::snapshot::gradient(colormap);
-    let mut out = [0u32; 256];
-    for (k, c) in out.iter_mut().enumerate() {
-        let rgb = g.eval_rational(k, 256);
-        *c = u32::from_le_bytes([rgb.r, rgb.g, rgb.b, 255]);
-    }
-    out
-}
-
 /// The view's GPU objects for one simulation (rebuilt with it).
 pub struct FieldView {
     pub texture: wgpu::Texture,
@@ -66,7 +57,7 @@ pub struct FieldView {
     lut: wgpu::Buffer,
     lut_name: String,
     range: wgpu::Buffer,
-    /// Bind groups reading ping-pong set 0 and set 1.
+    /// Bind groups reading the simulation's state set 0 and set 1.
     groups: [wgpu::BindGroup; 2],
     reduce: wgpu::ComputePipeline,
     colormap: wgpu::ComputePipeline,
@@ -81,7 +72,7 @@ pub struct FieldView {
 
 impl FieldView {
     pub fn new(device: &wgpu::Device, sim: &Simulation) -> FieldView {
-        let grid = &sim.scenario().grid;
+        let grid = &sim.problem().grid;
         let size = [grid.nx, grid.ny];
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("exoderm.view.texture"),
@@ -120,16 +111,16 @@ impl FieldView {
             16,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         );
-        use super::pipeline::buffer_entry;
         use wgpu::BufferBindingType::{Storage, Uniform};
         let mut entries = vec![
             buffer_entry(0, Uniform),
             buffer_entry(1, Storage { read_only: true }),
             buffer_entry(2, Storage { read_only: false }),
+            buffer_entry(3, Storage { read_only: true }),
+            buffer_entry(4, Storage { read_only: true }),
         ];
-        entries.extend((3..7).map(|b| buffer_entry(b, Storage { read_only: true })));
         entries.push(wgpu::BindGroupLayoutEntry {
-            binding: 7,
+            binding: 5,
             visibility: wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::StorageTexture {
                 access: wgpu::StorageTextureAccess::WriteOnly,
@@ -143,7 +134,7 @@ impl FieldView {
             entries: &entries,
         });
         let group = |set: usize| {
-            let planes = sim.planes_of_set(set);
+            let state = sim.state_sets()[set];
             let mut e = vec![
                 wgpu::BindGroupEntry {
                     binding: 0,
@@ -158,16 +149,14 @@ impl FieldView {
                     resource: range.as_entire_binding(),
                 },
             ];
-            for k in 0..4 {
-                // Models with fewer than 16 species bind their last plane again.
-                let p = &planes[k.min(planes.len() - 1)];
+            for binding in [3, 4] {
                 e.push(wgpu::BindGroupEntry {
-                    binding: 3 + k as u32,
-                    resource: p.as_entire_binding(),
+                    binding,
+                    resource: state.as_entire_binding(),
                 });
             }
             e.push(wgpu::BindGroupEntry {
-                binding: 7,
+                binding: 5,
                 resource: wgpu::BindingResource::TextureView(&storage_view),
             });
             device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -228,8 +217,8 @@ impl FieldView {
         run: usize,
         look: &Look,
     ) {
-        let grid = &sim.scenario().grid;
-        let species = &sim.scenario().model.species;
+        let grid = &sim.problem().grid;
+        let species = &sim.problem().model.species;
         let full = |s: Option<usize>| -> (i32, f32) {
             match s {
                 Some(s) => (
@@ -245,7 +234,7 @@ impl FieldView {
             run: run as u32,
             species: 0,
             auto_range: 1,
-            pad0: 0,
+            runs: sim.runs() as u32,
             lo: 0.0,
             hi: 1.0,
             skin: [-1; 4],
@@ -266,7 +255,11 @@ impl FieldView {
                     u.hi = *hi;
                 }
                 if *colormap != self.lut_name {
-                    queue.write_buffer(&self.lut, 0, bytemuck::cast_slice(&lut(colormap)));
+                    queue.write_buffer(
+                        &self.lut,
+                        0,
+                        bytemuck::cast_slice(&crate::colormap::lut(colormap)),
+                    );
                     self.lut_name = colormap.clone();
                 }
                 &self.colormap
@@ -312,7 +305,7 @@ impl FieldView {
         colormap: &str,
         range: Option<[f32; 2]>,
     ) {
-        let grid = &a.scenario().grid;
+        let grid = &a.problem().grid;
         let [lo, hi] = range.unwrap_or([0.0, 1.0]);
         let u = ViewUniform {
             nx: grid.nx,
@@ -320,7 +313,7 @@ impl FieldView {
             run: 0,
             species: species as u32,
             auto_range: range.is_none() as u32,
-            pad0: 0,
+            runs: 1,
             lo,
             hi,
             skin: [-1; 4],
@@ -330,11 +323,13 @@ impl FieldView {
         };
         queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
         if colormap != self.lut_name {
-            queue.write_buffer(&self.lut, 0, bytemuck::cast_slice(&lut(colormap)));
+            queue.write_buffer(
+                &self.lut,
+                0,
+                bytemuck::cast_slice(&crate::colormap::lut(colormap)),
+            );
             self.lut_name = colormap.to_string();
         }
-        let plane_a = &a.planes_of_set(a.current_set())[species / 4];
-        let plane_b = &b.planes_of_set(b.current_set())[species / 4];
         let mut entries = vec![
             wgpu::BindGroupEntry {
                 binding: 0,
@@ -349,14 +344,14 @@ impl FieldView {
                 resource: self.range.as_entire_binding(),
             },
         ];
-        for (k, p) in [plane_a, plane_b, plane_a, plane_a].into_iter().enumerate() {
+        for (binding, sim) in [(3, a), (4, b)] {
             entries.push(wgpu::BindGroupEntry {
-                binding: 3 + k as u32,
-                resource: p.as_entire_binding(),
+                binding,
+                resource: sim.state().as_entire_binding(),
             });
         }
         entries.push(wgpu::BindGroupEntry {
-            binding: 7,
+            binding: 5,
             resource: wgpu::BindingResource::TextureView(&self.storage_view),
         });
         let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -397,11 +392,12 @@ pub struct Probe {
     state: Arc<AtomicU8>,
     cell: Option<[u32; 2]>,
     nspecies: usize,
+    planes: u64,
 }
 
 impl Probe {
     pub fn new(device: &wgpu::Device, sim: &Simulation) -> Probe {
-        let planes = sim.scenario().model.planes() as u64;
+        let planes = sim.problem().model.planes() as u64;
         Probe {
             staging: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("exoderm.view.probe"),
@@ -411,7 +407,8 @@ impl Probe {
             }),
             state: Arc::new(AtomicU8::new(IDLE)),
             cell: None,
-            nspecies: sim.scenario().model.species.len(),
+            nspecies: sim.problem().model.species.len(),
+            planes,
         }
     }
 
@@ -430,10 +427,17 @@ impl Probe {
         }
         enc.copy_buffer_to_buffer(&view.range, 0, &self.staging, 0, 16);
         if let Some([i, j]) = cell {
-            let g = &sim.scenario().grid;
+            let g = &sim.problem().grid;
+            let plane = g.cells() * sim.runs() as u64;
             let idx = (run as u64 * g.cells()) + j as u64 * g.nx as u64 + i as u64;
-            for (k, plane) in sim.planes_of_set(sim.current_set()).iter().enumerate() {
-                enc.copy_buffer_to_buffer(plane, idx * 16, &self.staging, 16 + 16 * k as u64, 16);
+            for k in 0..self.planes {
+                enc.copy_buffer_to_buffer(
+                    sim.state(),
+                    (k * plane + idx) * 16,
+                    &self.staging,
+                    16 + 16 * k,
+                    16,
+                );
             }
         }
         self.cell = cell;
@@ -474,5 +478,35 @@ impl Probe {
         self.staging.unmap();
         self.state.store(IDLE, Ordering::Release);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ViewUniform;
+    use crate::engine::uniforms::tests::check;
+
+    #[test]
+    fn view_uniform_layout_matches_wgsl() {
+        use std::mem::{offset_of, size_of};
+        check(
+            super::VIEW_WGSL,
+            "View",
+            size_of::<ViewUniform>(),
+            &[
+                ("nx", offset_of!(ViewUniform, nx)),
+                ("ny", offset_of!(ViewUniform, ny)),
+                ("run", offset_of!(ViewUniform, run)),
+                ("species", offset_of!(ViewUniform, species)),
+                ("auto_range", offset_of!(ViewUniform, auto_range)),
+                ("runs", offset_of!(ViewUniform, runs)),
+                ("lo", offset_of!(ViewUniform, lo)),
+                ("hi", offset_of!(ViewUniform, hi)),
+                ("skin", offset_of!(ViewUniform, skin)),
+                ("skin_full", offset_of!(ViewUniform, skin_full)),
+                ("cell", offset_of!(ViewUniform, cell)),
+                ("pad1", offset_of!(ViewUniform, pad1)),
+            ],
+        );
     }
 }

@@ -1,13 +1,11 @@
-//! Choosing the time step. The user never has to: the step comes from the explicit
-//! stability limits of diffusion (per species) and of the reactions (a Jacobian estimate
-//! measured on the GPU), and species that diffuse ≥10× faster than the slowest take
-//! diffusion sub-steps instead of dragging every species down to their step.
+//! The step plan: how large a step may be and why (the explicit diffusion limit, the
+//! measured reaction rate, a forced dt, RKL2's stage count), and how batched runs share one.
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use super::problem::{Grid, Problem, Scheme};
+use crate::error::{Error, Field, Result};
 use crate::model::Model;
-use crate::scenario::{Boundary, Grid};
 
 /// Fraction of the diffusion stability limit used when exoderm chooses the step.
 pub const DIFFUSION_SAFETY: f64 = 0.9;
@@ -15,8 +13,6 @@ pub const DIFFUSION_SAFETY: f64 = 0.9;
 pub const REACTION_FRACTION: f64 = 0.5;
 /// A species is "fast" when its D is at least this multiple of the smallest positive D.
 pub const FAST_RATIO: f64 = 10.0;
-/// Most dispatch records one batch may use (sizes the step-uniform buffer).
-pub const MAX_RECORDS: usize = 4096;
 
 /// The largest stable forward-Euler step for diffusion coefficient `d` on `grid`: the
 /// 5-point Laplacian's spectral radius is at most 4/dx² + 4/dy², so dt·D·(4/dx² + 4/dy²) ≤ 2.
@@ -27,9 +23,8 @@ pub fn diffusion_limit(d: f64, grid: &Grid) -> f64 {
         return f64::INFINITY;
     }
     // Robin sides add at most what a fixed side adds to the edge cells' diagonal.
-    let held = |b: Boundary| matches!(b, Boundary::Fixed | Boundary::Robin);
-    let fixed_x = held(grid.boundary[0]) || held(grid.boundary[1]);
-    let fixed_y = held(grid.boundary[2]) || held(grid.boundary[3]);
+    let fixed_x = grid.boundary[0].holds_value() || grid.boundary[1].holds_value();
+    let fixed_y = grid.boundary[2].holds_value() || grid.boundary[3].holds_value();
     let ax = (2.0 + if fixed_x { 1.0 } else { 0.0 }) / (grid.dx() * grid.dx());
     let ay = (2.0 + if fixed_y { 1.0 } else { 0.0 }) / (grid.dy() * grid.dy());
     1.0 / (d * (ax + ay))
@@ -57,9 +52,6 @@ pub struct StepPlan {
     pub soft_rate: f64,
 }
 
-/// Most RKL2 stages per step (stable to (s² + s − 2)/4 ≈ 10⁴ explicit steps).
-pub const MAX_STAGES: u32 = 200;
-
 /// How many explicit-limit steps one RKL2 step of `s` stages may span (Meyer, Balsara &
 /// Aslam 2014): dt ≤ dt_explicit · (s² + s − 2) / 4.
 pub fn rkl2_gain(s: u32) -> f64 {
@@ -67,98 +59,74 @@ pub fn rkl2_gain(s: u32) -> f64 {
     (s * s + s - 2.0) / 4.0
 }
 
-/// RKL2 stage coefficients for `s` stages: per stage j = 1..=s, (μ, ν, μ̃, γ̃) in
-/// Yj = μ Y(j−1) + ν Y(j−2) + (1 − μ − ν) Y0 + μ̃ τ L(Y(j−1)) + γ̃ τ L(Y0).
-pub fn rkl2_coefficients(s: u32) -> Vec<[f64; 4]> {
-    let sf = s as f64;
-    let w1 = 4.0 / (sf * sf + sf - 2.0);
-    let b = |j: u32| -> f64 {
-        if j <= 2 {
-            1.0 / 3.0
-        } else {
-            let j = j as f64;
-            (j * j + j - 2.0) / (2.0 * j * (j + 1.0))
-        }
-    };
-    let mut out = vec![[1.0, 0.0, b(1) * w1, 0.0]];
-    for j in 2..=s {
-        let jf = j as f64;
-        let mu = (2.0 * jf - 1.0) / jf * b(j) / b(j - 1);
-        let nu = -(jf - 1.0) / jf * b(j) / b(j - 2);
-        let mut_ = mu * w1;
-        let gamma = -(1.0 - b(j - 1)) * mut_;
-        out.push([mu, nu, mut_, gamma]);
-    }
-    out
-}
+/// Most RKL2 stages per step (stable to (s² + s − 2)/4 ≈ 10⁴ explicit steps).
+pub const MAX_STAGES: u32 = 200;
 
 impl StepPlan {
     /// The plan for `s` given the measured reaction rates (full and IMEX-soft, 1/h).
-    pub fn for_scenario(
-        s: &crate::scenario::Scenario,
-        rate: f64,
-        soft_rate: f64,
-    ) -> Result<StepPlan> {
-        match s.time.scheme {
-            crate::scenario::Scheme::Explicit => {
-                let mut p = StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, rate)?;
-                p.soft_rate = soft_rate;
-                Ok(p)
+    pub fn for_problem(p: &Problem, rate: f64, soft_rate: f64) -> Result<StepPlan> {
+        match p.numerics.scheme {
+            Scheme::Explicit => {
+                let mut plan =
+                    StepPlan::explicit(&p.model, &p.diffusion, &p.grid, p.numerics.dt, rate)?;
+                plan.soft_rate = soft_rate;
+                Ok(plan)
             }
-            crate::scenario::Scheme::Rkl2 => StepPlan::rkl2(s, rate, soft_rate),
+            Scheme::Rkl2 => StepPlan::rkl2(p, rate, soft_rate),
         }
     }
 
     /// RKL2 diffusion + IMEX reactions: the step is set by the reactions' growth and
     /// couplings (not by decay) and the output interval; diffusion takes as many stages as
     /// that step needs.
-    pub fn rkl2(s: &crate::scenario::Scenario, rate: f64, soft_rate: f64) -> Result<StepPlan> {
-        let d_max = s
+    pub fn rkl2(p: &Problem, rate: f64, soft_rate: f64) -> Result<StepPlan> {
+        let d_max = p
             .model
             .species
             .iter()
-            .filter(|sp| sp.is_dynamic())
-            .map(|sp| sp.diffusion)
+            .zip(&p.diffusion)
+            .filter(|(sp, _)| sp.is_dynamic())
+            .map(|(_, &d)| d)
             .fold(0.0, f64::max);
-        let explicit = diffusion_limit(d_max, &s.grid);
+        let explicit = diffusion_limit(d_max, &p.grid);
         let react = if soft_rate > 0.0 {
             REACTION_FRACTION / soft_rate
         } else {
             f64::INFINITY
         };
-        let (mut dt, mut limited_by) = match s.time.dt {
+        let (mut dt, mut limited_by) = match p.numerics.dt {
             Some(dt) => {
                 if dt * soft_rate > 2.0 {
-                    return Err(Error::scenario(
-                        s.time.dt_at.clone(),
-                        format!(
+                    return Err(Error::Problem {
+                        field: Field::TimeDt,
+                        message: format!(
                             "dt = {} is unstable: the reactions grow or couple at up to {soft_rate:.3e} per hour",
                             crate::units::format_time(dt)
                         ),
-                        "remove `dt` to let exoderm choose a stable step",
-                    ));
+                        fix: "remove `dt` to let exoderm choose a stable step".into(),
+                    });
                 }
                 (dt, "forced by [time] dt".to_string())
             }
-            None if react < s.time.output_every => (
+            None if react < p.numerics.output_every => (
                 react,
                 format!(
                     "reaction growth/coupling rate {soft_rate:.3e}/h (dt·rate = {REACTION_FRACTION})"
                 ),
             ),
-            None => (s.time.output_every, "the output interval".to_string()),
+            None => (p.numerics.output_every, "the output interval".to_string()),
         };
         let most = DIFFUSION_SAFETY * explicit * rkl2_gain(MAX_STAGES);
         if dt > most {
-            if s.time.dt.is_some() {
-                return Err(Error::scenario(
-                    s.time.dt_at.clone(),
-                    format!(
+            if p.numerics.dt.is_some() {
+                return Err(Error::Problem {
+                    field: Field::TimeDt,
+                    message: format!(
                         "dt = {} would need more than {MAX_STAGES} RKL2 stages",
                         crate::units::format_time(dt)
                     ),
-                    format!("use dt ≤ {most:.6e} h or remove `dt`"),
-                ));
+                    fix: format!("use dt ≤ {most:.6e} h or remove `dt`"),
+                });
             }
             dt = most;
             limited_by = format!("{MAX_STAGES} RKL2 stages");
@@ -181,27 +149,31 @@ impl StepPlan {
         })
     }
 
-    /// Explicit scheme. `forced`: the scenario's `[time] dt`. `rate`: the reaction-rate estimate (1/h).
-    pub fn new(
+    /// Explicit scheme. `diffusion`: each species' D (mm²/h). `forced`: `[time] dt`.
+    /// `rate`: the reaction-rate estimate (1/h).
+    pub fn explicit(
         model: &Model,
+        diffusion: &[f64],
         grid: &Grid,
         forced: Option<f64>,
-        forced_at: &crate::error::Location,
         rate: f64,
     ) -> Result<StepPlan> {
-        let d_min = model
-            .species
-            .iter()
-            .filter(|s| s.is_dynamic())
-            .map(|s| s.diffusion)
+        let dynamic = || {
+            model
+                .species
+                .iter()
+                .zip(diffusion)
+                .filter(|(s, _)| s.is_dynamic())
+                .map(|(s, &d)| (s, d))
+        };
+        let d_min = dynamic()
+            .map(|(_, d)| d)
             .filter(|&d| d > 0.0)
             .fold(f64::INFINITY, f64::min);
         let is_fast = |d: f64| d_min.is_finite() && d >= FAST_RATIO * d_min;
-        let (slow_limit, slow_name) = model
-            .species
-            .iter()
-            .filter(|s| s.is_dynamic() && !is_fast(s.diffusion))
-            .map(|s| (diffusion_limit(s.diffusion, grid), s.name.clone()))
+        let (slow_limit, slow_name) = dynamic()
+            .filter(|(_, d)| !is_fast(*d))
+            .map(|(s, d)| (diffusion_limit(d, grid), s.name.clone()))
             .fold((f64::INFINITY, String::new()), |a, b| {
                 if b.0 < a.0 { b } else { a }
             });
@@ -213,32 +185,7 @@ impl StepPlan {
 
         let (dt, limited_by) = match forced {
             Some(dt) => {
-                if dt > slow_limit {
-                    return Err(Error::scenario(
-                        forced_at.clone(),
-                        format!(
-                            "dt = {} is unstable: diffusion of `{slow_name}` on this grid needs dt ≤ {} (dx = {:.4} mm, dy = {:.4} mm)",
-                            crate::units::format_time(dt),
-                            crate::units::format_time(slow_limit),
-                            grid.dx(),
-                            grid.dy()
-                        ),
-                        format!(
-                            "remove `dt` to let exoderm choose a stable step, or use dt ≤ {slow_limit:.6e} h"
-                        ),
-                    ));
-                }
-                if dt * rate > 2.0 {
-                    return Err(Error::scenario(
-                        forced_at.clone(),
-                        format!(
-                            "dt = {} is unstable: the reactions change at up to {rate:.3e} per hour, which needs dt ≤ {}",
-                            crate::units::format_time(dt),
-                            crate::units::format_time(2.0 / rate)
-                        ),
-                        "remove `dt` to let exoderm choose a stable step".to_string(),
-                    ));
-                }
+                check_forced(dt, slow_limit, &slow_name, rate, grid)?;
                 (dt, "forced by [time] dt".to_string())
             }
             None => {
@@ -269,23 +216,19 @@ impl StepPlan {
         // Fast species: as many diffusion sub-steps as their own limit needs.
         let mut substeps = 1u32;
         let mut fast = vec![];
-        for s in model
-            .species
-            .iter()
-            .filter(|s| s.is_dynamic() && is_fast(s.diffusion))
-        {
-            let lim = DIFFUSION_SAFETY * diffusion_limit(s.diffusion, grid);
+        for (s, d) in dynamic().filter(|(_, d)| is_fast(*d)) {
+            let lim = DIFFUSION_SAFETY * diffusion_limit(d, grid);
             if dt.is_finite() && dt > lim {
                 let m = (dt / lim).ceil();
-                if m as usize + 1 > MAX_RECORDS {
-                    return Err(Error::scenario(
-                        forced_at.clone(),
-                        format!(
+                if m as usize + 1 > super::records::MAX_RECORDS {
+                    return Err(Error::Problem {
+                        field: Field::Diffusion(s.name.clone()),
+                        message: format!(
                             "species `{}` diffuses so much faster than the others that it would need {m} sub-steps per step",
                             s.name
                         ),
-                        "reduce the spread of diffusion coefficients, coarsen the grid, or force a smaller [time] dt",
-                    ));
+                        fix: "reduce the spread of diffusion coefficients, coarsen the grid, or force a smaller [time] dt".into(),
+                    });
                 }
                 substeps = substeps.max(m as u32);
             }
@@ -336,6 +279,38 @@ impl StepPlan {
     }
 }
 
+/// Refuses a forced explicit step beyond the slowest species' diffusion limit or the
+/// reactions' (`rate`, 1/h).
+fn check_forced(dt: f64, slow_limit: f64, slow_name: &str, rate: f64, grid: &Grid) -> Result<()> {
+    if dt > slow_limit {
+        return Err(Error::Problem {
+            field: Field::TimeDt,
+            message: format!(
+                "dt = {} is unstable: diffusion of `{slow_name}` on this grid needs dt ≤ {} (dx = {:.4} mm, dy = {:.4} mm)",
+                crate::units::format_time(dt),
+                crate::units::format_time(slow_limit),
+                grid.dx(),
+                grid.dy()
+            ),
+            fix: format!(
+                "remove `dt` to let exoderm choose a stable step, or use dt ≤ {slow_limit:.6e} h"
+            ),
+        });
+    }
+    if dt * rate > 2.0 {
+        return Err(Error::Problem {
+            field: Field::TimeDt,
+            message: format!(
+                "dt = {} is unstable: the reactions change at up to {rate:.3e} per hour, which needs dt ≤ {}",
+                crate::units::format_time(dt),
+                crate::units::format_time(2.0 / rate)
+            ),
+            fix: "remove `dt` to let exoderm choose a stable step".into(),
+        });
+    }
+    Ok(())
+}
+
 fn scheme(fast: &[String], substeps: u32) -> String {
     if fast.is_empty() {
         "forward Euler, 5-point Laplacian (finite volumes), all species together".to_string()
@@ -347,24 +322,65 @@ fn scheme(fast: &[String], substeps: u32) -> String {
     }
 }
 
+/// The checks a plan makes before any GPU work (a forced dt against the diffusion limit,
+/// sub-step and stage counts): what scenario validation runs, so such mistakes are reported
+/// with their file and line before anything starts.
+pub fn check(p: &Problem) -> Result<()> {
+    StepPlan::for_problem(p, 0.0, 0.0).map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Scenario;
+    use crate::engine::problem::{Boundary, Numerics};
+    use crate::model::{Expr, Species};
 
-    fn scenario(extra: &str) -> Scenario {
-        let text = format!(
-            "[grid]\nsize = [100, 50]\nextent = [\"10 mm\", \"5 mm\"]\n[time]\nend = \"1 h\"\n{extra}\n\
-             [[species]]\nname = \"a\"\ndiffusion = 0.1\ninitial = \"0.0\"\n\
-             [[species]]\nname = \"o2\"\ndiffusion = 5.0\ninitial = \"1.0\"\n"
-        );
-        Scenario::parse(&text, "test.toml").unwrap()
+    fn problem(forced: Option<f64>) -> Problem {
+        let species = |name: &str, d: f64| Species {
+            name: name.into(),
+            diffusion: d,
+            initial: Expr::builtin("test", "initial", "0.0"),
+            boundary_value: None,
+            boundary_flux: None,
+            exchange_rate: None,
+            outside: None,
+            reaction: None,
+            units: String::new(),
+            range: None,
+            description: String::new(),
+            quasi_steady: false,
+        };
+        let model = Model {
+            name: "test".into(),
+            description: String::new(),
+            species: vec![species("a", 0.1), species("o2", 5.0)],
+            params: vec![],
+            metrics: vec![],
+        };
+        let grid = Grid {
+            nx: 100,
+            ny: 50,
+            extent: [10.0, 5.0],
+            boundary: [Boundary::NoFlux; 4],
+        };
+        let numerics = Numerics {
+            end: 1.0,
+            output_every: 0.1,
+            dt: forced,
+            scheme: Scheme::Explicit,
+            tolerance: None,
+            qs_tolerance: 1e-6,
+        };
+        Problem::new(std::sync::Arc::new(model), grid, numerics, 0)
+    }
+
+    fn explicit(p: &Problem, rate: f64) -> Result<StepPlan> {
+        StepPlan::explicit(&p.model, &p.diffusion, &p.grid, p.numerics.dt, rate)
     }
 
     #[test]
     fn fast_species_are_substepped() {
-        let s = scenario("");
-        let plan = StepPlan::new(&s.model, &s.grid, None, &s.time.dt_at, 0.0).unwrap();
+        let plan = explicit(&problem(None), 0.0).unwrap();
         let dx2 = 0.01;
         let limit_a = 1.0 / (0.1 * (2.0 / dx2 + 2.0 / dx2));
         assert!((plan.dt - 0.9 * limit_a).abs() < 1e-12, "{plan:?}");
@@ -375,19 +391,22 @@ mod tests {
 
     #[test]
     fn unstable_forced_dt_is_rejected_with_the_limit() {
-        let s = scenario("dt = \"1 h\"");
-        let e = StepPlan::new(&s.model, &s.grid, s.time.dt, &s.time.dt_at, 0.0)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("test.toml:6: `time.dt`"), "{e}");
-        assert!(e.contains("diffusion of `a`"), "{e}");
-        assert!(e.contains("remove `dt`"), "{e}");
+        let Err(Error::Problem {
+            field,
+            message,
+            fix,
+        }) = check(&problem(Some(1.0)))
+        else {
+            panic!("a 1 h step is far beyond the diffusion limit")
+        };
+        assert_eq!(field, Field::TimeDt);
+        assert!(message.contains("diffusion of `a`"), "{message}");
+        assert!(fix.contains("remove `dt`"), "{fix}");
     }
 
     #[test]
     fn reaction_rate_limits_the_step() {
-        let s = scenario("");
-        let plan = StepPlan::new(&s.model, &s.grid, None, &s.time.dt_at, 1000.0).unwrap();
+        let plan = explicit(&problem(None), 1000.0).unwrap();
         assert_eq!(plan.dt, 0.5 / 1000.0);
         assert!(plan.limited_by.contains("reaction"));
     }

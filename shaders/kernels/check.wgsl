@@ -1,0 +1,66 @@
+// Kernel template: the blow-up check and the reaction-rate probe. Per run: bit masks of
+// species that are NaN/Inf or beyond ±XD_RUNAWAY, and the largest Gershgorin row sum of the
+// reaction Jacobian (the rate that bounds a stable explicit step) with the part an
+// implicit-in-decay step does not absorb (growth on the diagonal and every coupling).
+// `//@each` blocks repeat per plane / species (see engine::codegen::expand).
+
+@group(0) @binding(3) var<storage, read> xd_src: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> xd_flags: array<atomic<u32>>;
+
+@compute @workgroup_size(64, 4, 1)
+fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let cx = xd_ctx(gid, gid.x);
+    if (!xd_inside(cx)) { return; }
+    let t = xd_step.t;
+    var c: XdCell;
+    //@each k
+    c[$k] = xd_src[xd_at($ku, cx.idx)];
+    //@end
+    var bad = 0u;
+    var big = 0u;
+    //@each s
+    {
+        let v = c[$p].$c;
+        if ((bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u) {
+            bad |= 1u << $su;
+        } else if (abs(v) >= XD_RUNAWAY) {
+            big |= 1u << $su;
+        }
+    }
+    //@end
+    if (bad != 0u) { atomicOr(&xd_flags[xd_flag(cx.run, XD_FLAG_NAN)], bad); }
+    if (big != 0u) { atomicOr(&xd_flags[xd_flag(cx.run, XD_FLAG_RUNAWAY)], big); }
+    if (!XD_ANY_REACTS) { return; }
+    var rate = 0.0;
+    var soft = 0.0;
+    //@each s
+    if (xd_reacts($su)) {
+        let base = xd_rate_of($su, cx.run, cx.x, cx.y, t, c);
+        var row = 0.0;
+        var sft = 0.0;
+        //@each j
+        {
+            let h = max(abs(c[$q].$d) * 1e-3, 1e-6);
+            var up = c;
+            up[$q].$d = c[$q].$d + h;
+            var down = c;
+            down[$q].$d = c[$q].$d - h;
+            // The smaller of the forward and backward differences: equal to O(h) where R is
+            // smooth, while a jump (a `select` on a species, e.g. "dose where n < 0.5") shows
+            // up in one of them only, as jump/h — a stiffness that is not there. A NaN
+            // backward difference (R undefined below the value) falls to forward.
+            let fw = (xd_rate_of($su, cx.run, cx.x, cx.y, t, up) - base) / h;
+            let bw = (base - xd_rate_of($su, cx.run, cx.x, cx.y, t, down)) / h;
+            let jac = select(fw, bw, abs(bw) < abs(fw));
+            row += abs(jac);
+            sft += select(abs(jac), max(jac, 0.0), $su == $ju);
+        }
+        //@end
+        rate = max(rate, row);
+        soft = max(soft, sft);
+    }
+    //@end
+    // Positive finite f32 order like their bit patterns, so atomicMax on the bits works.
+    if (rate > 0.0 && rate < 3.0e38) { atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_RATE)], bitcast<u32>(rate)); }
+    if (soft > 0.0 && soft < 3.0e38) { atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_SOFT_RATE)], bitcast<u32>(soft)); }
+}

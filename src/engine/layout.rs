@@ -1,0 +1,123 @@
+//! The one typed layout of the aux buffer shared by Rust and WGSL: per run, a block of
+//! [`FLAG_WORDS`] u32 words that kernels fill with atomics (blow-up masks, the reaction-rate
+//! probe, quasi-steady convergence, step-doubling errors), then — for metric reductions —
+//! one vec4 per cell of every run. The word offsets are emitted into every shader as
+//! constants ([`wgsl_consts`]) and read back here through [`RunFlags`], so no offset is
+//! written twice in two languages.
+
+use crate::model::MAX_SPECIES;
+
+/// Words per run in the flag block (a multiple of 4: the metric area starts on a vec4).
+pub const FLAG_WORDS: u64 = 64;
+
+/// Named word offsets inside one run's flag block.
+pub mod word {
+    /// Bit s set: species s is NaN or infinite somewhere.
+    pub const NAN: u32 = 0;
+    /// Bit s set: |species s| ≥ [`RUNAWAY`](crate::engine::layout::RUNAWAY) somewhere.
+    pub const RUNAWAY: u32 = 1;
+    /// Largest Gershgorin row sum of the reaction Jacobian (f32 bits), 1/h.
+    pub const RATE: u32 = 2;
+    /// The part of it an implicit-in-decay step does not absorb (f32 bits).
+    pub const SOFT_RATE: u32 = 3;
+    /// Quasi-steady sweep: largest |Δq| (f32 bits).
+    pub const QS_CHANGE: u32 = 4;
+    /// Quasi-steady sweep: largest |q| (f32 bits).
+    pub const QS_SIZE: u32 = 5;
+    /// Quasi-steady sweep: largest share of the diagonal that couples to neighbours.
+    pub const QS_COUPLING: u32 = 6;
+    /// Step doubling: largest |Y − X| of species s at `ERROR + s` (f32 bits).
+    pub const ERROR: u32 = 32;
+    /// Step doubling: largest |Y| of species s at `SIZE + s` (f32 bits).
+    pub const SIZE: u32 = ERROR + super::MAX_SPECIES as u32;
+}
+
+const _: () = assert!(word::SIZE as u64 + MAX_SPECIES as u64 <= FLAG_WORDS);
+const _: () = assert!(FLAG_WORDS.is_multiple_of(4));
+
+/// Values at or beyond this magnitude count as a runaway.
+pub const RUNAWAY: f32 = 1e30;
+
+/// Bytes of the flag blocks of `runs` runs.
+pub fn flag_bytes(runs: usize) -> u64 {
+    FLAG_WORDS * 4 * runs as u64
+}
+
+/// vec4 index where the metric area starts (after every run's flag block).
+pub fn metrics_offset_vec4(runs: usize) -> u64 {
+    FLAG_WORDS / 4 * runs as u64
+}
+
+/// WGSL constants mirroring this module (prepended to every generated module).
+pub fn wgsl_consts() -> String {
+    format!(
+        "const XD_FLAG_WORDS: u32 = {FLAG_WORDS}u;\n\
+         const XD_FLAG_NAN: u32 = {}u;\nconst XD_FLAG_RUNAWAY: u32 = {}u;\n\
+         const XD_FLAG_RATE: u32 = {}u;\nconst XD_FLAG_SOFT_RATE: u32 = {}u;\n\
+         const XD_FLAG_QS_CHANGE: u32 = {}u;\nconst XD_FLAG_QS_SIZE: u32 = {}u;\n\
+         const XD_FLAG_QS_COUPLING: u32 = {}u;\n\
+         const XD_FLAG_ERROR: u32 = {}u;\nconst XD_FLAG_SIZE: u32 = {}u;\n\
+         const XD_RUNAWAY: f32 = {RUNAWAY:e};\n\
+         // Index of word `w` of run `run`'s flag block.\n\
+         fn xd_flag(run: u32, w: u32) -> u32 {{ return XD_FLAG_WORDS * run + w; }}\n",
+        word::NAN,
+        word::RUNAWAY,
+        word::RATE,
+        word::SOFT_RATE,
+        word::QS_CHANGE,
+        word::QS_SIZE,
+        word::QS_COUPLING,
+        word::ERROR,
+        word::SIZE,
+    )
+}
+
+/// One run's flag block, read back.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFlags<'a> {
+    words: &'a [u32],
+}
+
+impl<'a> RunFlags<'a> {
+    /// The runs' blocks in `words` (as read from the start of the aux buffer).
+    pub fn split(words: &'a [u32]) -> impl Iterator<Item = RunFlags<'a>> {
+        words
+            .chunks_exact(FLAG_WORDS as usize)
+            .map(|words| RunFlags { words })
+    }
+
+    fn f32_at(&self, w: u32) -> f64 {
+        f32::from_bits(self.words[w as usize]) as f64
+    }
+
+    /// Species (bit mask) that are NaN or infinite somewhere.
+    pub fn nan(&self) -> u32 {
+        self.words[word::NAN as usize]
+    }
+    /// Species (bit mask) beyond ±[`RUNAWAY`].
+    pub fn runaway(&self) -> u32 {
+        self.words[word::RUNAWAY as usize]
+    }
+    pub fn rate(&self) -> f64 {
+        self.f32_at(word::RATE)
+    }
+    pub fn soft_rate(&self) -> f64 {
+        self.f32_at(word::SOFT_RATE)
+    }
+    pub fn qs_change(&self) -> f64 {
+        self.f32_at(word::QS_CHANGE)
+    }
+    pub fn qs_size(&self) -> f64 {
+        self.f32_at(word::QS_SIZE)
+    }
+    pub fn qs_coupling(&self) -> f64 {
+        self.f32_at(word::QS_COUPLING)
+    }
+    /// Step doubling: (largest |Y − X|, largest |Y|) of species `s`.
+    pub fn error(&self, s: usize) -> (f64, f64) {
+        (
+            self.f32_at(word::ERROR + s as u32),
+            self.f32_at(word::SIZE + s as u32),
+        )
+    }
+}
