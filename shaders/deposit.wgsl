@@ -25,6 +25,9 @@ struct Deposit {
 
 @group(0) @binding(0) var<uniform> dep: Deposit;
 @group(0) @binding(1) var<storage, read_write> state: array<vec4<f32>>;
+// The state's low part (stabilized schemes; for Euler the idle ping-pong set): a `set`
+// clears it, so the value set is exact.
+@group(0) @binding(2) var<storage, read_write> low: array<vec4<f32>>;
 
 @compute @workgroup_size(16, 16)
 fn deposit(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -36,6 +39,9 @@ fn deposit(@builtin(global_invocation_id) gid: vec3<u32>) {
     var v = state[i];
     if (dep.mode == 0u) {
         v[dep.comp] = dep.value;
+        var l = low[i];
+        l[dep.comp] = 0.0;
+        low[i] = l;
     } else {
         v[dep.comp] = v[dep.comp] + dep.value;
     }

@@ -1,6 +1,9 @@
-//! `exoderm bench`: throughput of the step kernel per grid size, as cell-updates/s and as
-//! effective bandwidth (each plane read once and written once per step) next to the
-//! device's own buffer-copy bandwidth measured in the same run.
+//! `exoderm bench`: throughput per scheme and grid size, as cell-updates/s (one update = one
+//! right-hand-side evaluation and update of a cell: an Euler step, an RKC stage) and as
+//! effective bandwidth (the planes each kernel must read and write) next to the device's own
+//! buffer-copy bandwidth measured in the same run. The default scheme is timed as it runs,
+//! error control, its per-step readback and the compensated state included; forward Euler
+//! (one fused kernel, plain f32 state) beside it shows what those cost.
 
 use std::time::Instant;
 
@@ -13,6 +16,8 @@ use crate::scenario::Scenario;
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchRow {
     pub model: String,
+    /// `rkc` (the default) or `euler`.
+    pub scheme: String,
     pub species: usize,
     pub nx: u32,
     pub ny: u32,
@@ -20,7 +25,9 @@ pub struct BenchRow {
     pub steps: u64,
     pub seconds: f64,
     pub cell_updates_per_s: f64,
-    /// Bytes that must move per step (planes × 16 B × 2 per cell) × steps / s.
+    /// Bytes that must move per dispatch × dispatches / s: per cell and plane, an Euler
+    /// step reads and writes 16 B once; an RKC stage reads the state's hi and lo parts, the
+    /// two previous stages and the first slope, and writes one (6 × 16 B).
     pub effective_gb_per_s: f64,
     /// effective / copy bandwidth.
     pub fraction_of_copy: f64,
@@ -48,12 +55,13 @@ pub struct SweepBench {
 }
 
 /// `runs` Fisher runs at n² (r varied), each `steps` steps plus a metrics read: the whole
-/// life of a run (pipelines, upload, stepping, reduction), batched and one at a time.
+/// life of a run (pipelines, upload, stepping, reduction), batched and one at a time. Forward
+/// Euler, so every run takes exactly `steps` steps either way and only batching differs.
 pub fn sweep_bench(ctx: &GpuContext, runs: usize, n: u32, steps: u64) -> Result<SweepBench> {
     let problems: Vec<Problem> = (0..runs)
         .map(|i| {
             let text = format!(
-                "[model]\nbuiltin = \"fisher\"\n[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\n[time]\nend = \"1 h\"\n[params]\nr = {}\nx_front = 0.0\n",
+                "[model]\nbuiltin = \"fisher\"\n[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\n[time]\nend = \"1 h\"\nscheme = \"euler\"\n[params]\nr = {}\nx_front = 0.0\n",
                 0.5 + i as f64 / runs as f64
             );
             Scenario::parse(&text, "bench sweep").map(|s| s.problem())
@@ -84,10 +92,14 @@ pub fn sweep_bench(ctx: &GpuContext, runs: usize, n: u32, steps: u64) -> Result<
     })
 }
 
-/// The 2-species model (Gray–Scott) or an 8-species linear chain, on an n×n periodic grid.
-pub fn bench_scenario(species: usize, n: u32) -> Result<Scenario> {
+/// The schemes timed, with the planes (vec4 × 16 B per cell) one dispatch reads and writes.
+pub const SCHEMES: [(&str, f64); 2] = [("rkc", 6.0), ("euler", 2.0)];
+
+/// The 2-species model (Gray–Scott) or an 8-species linear chain, on an n×n periodic grid,
+/// with `scheme` (`rkc`, `euler`).
+pub fn bench_scenario(species: usize, n: u32, scheme: &str) -> Result<Scenario> {
     let grid = format!(
-        "[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\nboundary = \"periodic\"\n[time]\nend = \"1 h\"\n"
+        "[grid]\nsize = [{n}, {n}]\nextent = [\"{n} mm\", \"{n} mm\"]\nboundary = \"periodic\"\n[time]\nend = \"100 h\"\nscheme = \"{scheme}\"\n"
     );
     let text = if species == 2 {
         format!("[model]\nbuiltin = \"gray_scott\"\n{grid}")
@@ -152,46 +164,53 @@ pub fn bench(
     let (copy, copy_bytes) = copy_bandwidth(ctx)?;
     let mut rows = vec![];
     let mut skipped = vec![];
-    for &nsp in species {
-        for &n in sizes {
-            let sc = bench_scenario(nsp, n)?;
-            let mut sim = match Simulation::new(ctx, &sc.problem()) {
-                Ok(s) => s,
-                Err(Error::Problem { message, .. }) => {
-                    skipped.push(format!("{nsp} species at {n}²: {message}"));
-                    continue;
+    for (scheme, planes_moved) in SCHEMES {
+        for &nsp in species {
+            for &n in sizes {
+                let sc = bench_scenario(nsp, n, scheme)?;
+                let mut sim = match Simulation::new(ctx, &sc.problem()) {
+                    Ok(s) => s,
+                    Err(Error::Problem { message, .. }) => {
+                        skipped.push(format!("{nsp} species at {n}²: {message}"));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                // Warm up (pipeline compile, first touches, the error control settling),
+                // then advance in calls that double in length (16 steps first) until the
+                // target time is spent: long calls submit many dispatches at once, as a
+                // run does.
+                let step = sim.plan().dt.min(sc.time.end / 1e4);
+                sim.advance(sim.time() + 16.0 * step, &mut |_| {})?;
+                let before = sim.counters();
+                let mut span = 16.0 * sim.plan().dt.min(sc.time.end / 1e4);
+                while sim.counters().seconds - before.seconds < target_s && sim.time() < sc.time.end
+                {
+                    let t = (sim.time() + span).min(sc.time.end);
+                    sim.advance(t, &mut |_| {})?;
+                    span *= 2.0;
                 }
-                Err(e) => return Err(e),
-            };
-            let dt = sim.plan().dt;
-            // Warm up (pipeline compile, first touches), then size the timed run.
-            sim.advance(8.0 * dt, &mut |_| {})?;
-            let t0 = Instant::now();
-            sim.advance(16.0 * dt, &mut |_| {})?;
-            let per_step = t0.elapsed().as_secs_f64() / 8.0;
-            let steps = ((target_s / per_step.max(1e-7)) as u64).clamp(16, 200_000);
-            let before = sim.counters();
-            let start = sim.time();
-            sim.advance(start + steps as f64 * dt, &mut |_| {})?;
-            let after = sim.counters();
-            let (d, secs) = (
-                after.dispatches - before.dispatches,
-                after.seconds - before.seconds,
-            );
-            let cells = sc.grid.cells() as f64;
-            let bytes = sc.model.planes() as f64 * 32.0 * cells;
-            let gbs = d as f64 * bytes / secs / 1e9;
-            rows.push(BenchRow {
-                model: sc.model.name.clone(),
-                species: nsp,
-                nx: n,
-                ny: n,
-                steps: d,
-                seconds: secs,
-                cell_updates_per_s: d as f64 * cells / secs,
-                effective_gb_per_s: gbs,
-                fraction_of_copy: gbs * 1e9 / copy,
-            });
+                let after = sim.counters();
+                let (d, secs) = (
+                    after.dispatches - before.dispatches,
+                    after.seconds - before.seconds,
+                );
+                let cells = sc.grid.cells() as f64;
+                let bytes = sc.model.planes() as f64 * planes_moved * 16.0 * cells;
+                let gbs = d as f64 * bytes / secs / 1e9;
+                rows.push(BenchRow {
+                    model: sc.model.name.clone(),
+                    scheme: scheme.into(),
+                    species: nsp,
+                    nx: n,
+                    ny: n,
+                    steps: d,
+                    seconds: secs,
+                    cell_updates_per_s: d as f64 * cells / secs,
+                    effective_gb_per_s: gbs,
+                    fraction_of_copy: gbs * 1e9 / copy,
+                });
+            }
         }
     }
     Ok(BenchReport {
@@ -207,22 +226,24 @@ pub fn bench(
 /// The report as a table for people.
 pub fn table(r: &BenchReport) -> String {
     let mut s = format!(
-        "adapter: {}\ndevice copy bandwidth: {:.1} GB/s (read + write, {} MiB buffer)\n\n{:<12} {:>7} {:>11} {:>8} {:>16} {:>10} {:>9}\n",
+        "adapter: {}\ndevice copy bandwidth: {:.1} GB/s (read + write, {} MiB buffer)\n\n{:<12} {:<6} {:>7} {:>11} {:>8} {:>16} {:>10} {:>9}\n",
         r.adapter,
         r.copy_gb_per_s,
         r.copy_bytes >> 20,
         "model",
+        "scheme",
         "species",
         "grid",
-        "steps",
+        "dispatch",
         "cell-updates/s",
         "GB/s",
         "of copy"
     );
     for row in &r.rows {
         s.push_str(&format!(
-            "{:<12} {:>7} {:>11} {:>8} {:>16.3e} {:>10.2} {:>8.0}%\n",
+            "{:<12} {:<6} {:>7} {:>11} {:>8} {:>16.3e} {:>10.2} {:>8.0}%\n",
             row.model,
+            row.scheme,
             row.species,
             format!("{}x{}", row.nx, row.ny),
             row.steps,

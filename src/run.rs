@@ -82,6 +82,10 @@ pub struct RunInfo<'a> {
     pub status: String,
     /// Runs batched with this one (1 = alone).
     pub batched_with: usize,
+    /// Each species' fastest own decay rate at the start (1/h).
+    pub decay: &'a [f64],
+    /// What the error control measured against (stabilized schemes).
+    pub tolerances: Option<crate::engine::controller::Tolerances>,
 }
 
 impl RunWriter {
@@ -224,24 +228,24 @@ impl RunWriter {
                 "substepped_species": plan.fast,
                 "reaction_rate_per_h": plan.reaction_rate,
                 "scheme": plan.scheme,
-                "per_species": s.model.species.iter().zip(&s.diffusion).map(|(sp, d)| json!({
-                    "name": sp.name,
-                    "diffusion_mm2_per_h": d,
-                    "diffusion_substeps": if plan.fast.contains(&sp.name) { plan.substeps } else { 1 },
-                    "scheme": if sp.quasi_steady {
-                        format!("quasi-steady: D∇²c + R = 0 by red-black SOR each step, scaled residual ≤ {:e}", s.numerics.qs_tolerance)
-                    } else if plan.stages > 0 {
-                        format!("diffusion: RKL2, {} stages; reaction: linearly implicit in own decay", plan.stages)
-                    } else if plan.fast.contains(&sp.name) {
-                        format!("forward Euler; diffusion in {} sub-steps", plan.substeps)
-                    } else {
-                        "forward Euler".to_string()
-                    },
-                })).collect::<Vec<_>>(),
+                "per_species": per_species(s, plan, info.decay),
             },
-            "adaptive": match s.numerics.tolerance {
-                Some(tol) => json!({ "tolerance": tol, "accepted_steps": c.accepted, "rejected_steps": c.rejected }),
-                None => json!(null),
+            "error_control": if crate::engine::schemes::Family::of(s.numerics.scheme).is_some() {
+                json!({
+                    "rtol": s.numerics.rtol,
+                    "atol": s.numerics.atol,
+                    "per": "unit step: local errors add up to about atol over the time they persist; each species' atol is rtol × the range it has taken (see README)",
+                    "atol_at_end": info.tolerances.as_ref().map(|t| &t.atol),
+                    "errors_persist_h": info.tolerances.as_ref().map(|t| &t.memory_h),
+                    "raised_by_rounding": info.tolerances.as_ref().map(|t| t.raised_by),
+                    "accepted_steps": c.accepted,
+                    "rejected_steps": c.rejected,
+                })
+            } else {
+                match s.numerics.tolerance {
+                    Some(tol) => json!({ "step_doubling_tolerance": tol, "accepted_steps": c.accepted, "rejected_steps": c.rejected }),
+                    None => json!(null),
+                }
             },
             "steps": c.steps,
             "dispatches": c.dispatches,
@@ -260,6 +264,61 @@ impl RunWriter {
         output::write_atomic(&self.dir.join(RUN_JSON), text.as_bytes())?;
         pngs
     }
+}
+
+/// What each species is stepped with and why, for run.json: its scheme, diffusion, its
+/// fastest own decay, and — where it relaxes far faster than the outputs are spaced — the
+/// suggestion to solve it quasi-steady.
+fn per_species(p: &Problem, plan: &StepPlan, decay: &[f64]) -> Vec<serde_json::Value> {
+    let stabilized = crate::engine::schemes::Family::of(p.numerics.scheme).is_some();
+    p.model
+        .species
+        .iter()
+        .zip(&p.diffusion)
+        .enumerate()
+        .map(|(i, (sp, d))| {
+            let rate = decay.get(i).copied().unwrap_or(0.0);
+            let scheme = if sp.quasi_steady {
+                format!(
+                    "quasi-steady: D∇²c + R = 0 by red-black SOR after every step, scaled residual ≤ {:e}",
+                    p.numerics.qs_tolerance
+                )
+            } else if stabilized {
+                // Its own stiffness: what it would ask of an explicit step, which the
+                // stages absorb instead.
+                let diffusion = 2.0 / crate::engine::plan::diffusion_limit(*d, &p.grid);
+                let diffusion = if diffusion.is_finite() { diffusion } else { 0.0 };
+                format!(
+                    "stepped with every other species by the default scheme ({} stages at the last step); its own stiffness {:.3e}/h (diffusion {diffusion:.3e}/h, fastest decay {rate:.3e}/h) would hold an explicit step to {}, the stages take it instead",
+                    plan.stages,
+                    diffusion.max(rate),
+                    crate::units::format_time(2.0 / diffusion.max(rate).max(1e-300)),
+                )
+            } else if plan.fast.contains(&sp.name) {
+                format!("forward Euler; diffusion in {} sub-steps", plan.substeps)
+            } else {
+                "forward Euler".to_string()
+            };
+            let fast = !sp.quasi_steady && rate * p.numerics.output_every > 1e3;
+            json!({
+                "name": sp.name,
+                "diffusion_mm2_per_h": d,
+                "diffusion_substeps": if plan.fast.contains(&sp.name) { plan.substeps } else { 1 },
+                "scheme": scheme,
+                "fastest_decay_per_h": rate,
+                "suggestion": if fast {
+                    json!(format!(
+                        "`{}` relaxes in about {} — far faster than the {} between outputs: `quasi_steady = true` would solve it directly instead of taking its stiffness into every step",
+                        sp.name,
+                        crate::units::format_time(1.0 / rate),
+                        crate::units::format_time(p.numerics.output_every)
+                    ))
+                } else {
+                    json!(null)
+                },
+            })
+        })
+        .collect()
 }
 
 /// True when `dir` holds a finished run (its run.json says "completed").
@@ -362,6 +421,8 @@ fn run_inner(
         wall_seconds: started.elapsed().as_secs_f64(),
         status,
         batched_with: 1,
+        decay: sim.species_decay(),
+        tolerances: sim.tolerances(0),
     });
     result?;
     finished?;

@@ -148,9 +148,10 @@ fn fixed_sides_give_the_linear_steady_state() {
 fn time_dependent_boundary_follows_the_initial_expression() {
     let ctx = gpu_or_skip!();
     // No boundary_value: the fixed side holds `initial` at the current t (here 2·t at x = -1).
+    // Forward Euler, so its f64 twin can take the same steps.
     let sc = scenario(
         "[grid]\nsize = [64, 2]\nextent = [\"2 mm\", \"0.0625 mm\"]\nboundary = { left = \"fixed\", right = \"no-flux\", bottom = \"periodic\", top = \"periodic\" }\n\
-         [time]\nend = \"1 h\"\n[[species]]\nname = \"u\"\ndiffusion = 0.01\ninitial = \"select(0.0, 2.0 * t, x < -0.99)\"\n",
+         [time]\nend = \"1 h\"\nscheme = \"euler\"\n[[species]]\nname = \"u\"\ndiffusion = 0.01\ninitial = \"select(0.0, 2.0 * t, x < -0.99)\"\n",
     );
     let mut sim = simulation(ctx, &sc);
     let initial = crate::common::fields_f64(&sim);
@@ -176,9 +177,10 @@ fn time_dependent_boundary_follows_the_initial_expression() {
 #[test]
 fn halving_dt_moves_the_result_less_than_the_bound() {
     let ctx = gpu_or_skip!();
+    // Forward Euler (the teaching scheme) at forced steps.
     let run = |dt: f64| {
         let sc = scenario(&format!(
-            "[grid]\nsize = [128, 8]\nextent = [\"20 mm\", \"1.25 mm\"]\n[time]\nend = \"4 h\"\ndt = {dt}\n\
+            "[grid]\nsize = [128, 8]\nextent = [\"20 mm\", \"1.25 mm\"]\n[time]\nend = \"4 h\"\ndt = {dt}\nscheme = \"euler\"\n\
              [[species]]\nname = \"u\"\ndiffusion = 0.2\ninitial = \"select(0.0, 1.0, x < -5.0)\"\n\
              [reactions]\nu = \"r * u * (1.0 - u)\"\n[params]\nr = 1.0\n"
         ));
@@ -237,11 +239,11 @@ fn a_blow_up_stops_the_run_and_names_the_species() {
 #[test]
 fn fast_species_take_substeps_and_still_spread_exactly() {
     let ctx = gpu_or_skip!();
-    // `fast` diffuses 100× faster than `slow`: it is sub-stepped, and both Gaussians must still
+    // Forward Euler: `fast` diffuses 100× faster than `slow`: it is sub-stepped, and both Gaussians must still
     // grow their variance by exactly 2·D·t per axis (the 5-point stencil's discrete identity).
     let blob = "exp(-(x * x + y * y) / (2.0 * 4.0))";
     let sc = scenario(&format!(
-        "[grid]\nsize = [96, 96]\nextent = [\"48 mm\", \"48 mm\"]\nboundary = \"periodic\"\n[time]\nend = \"2 h\"\n\
+        "[grid]\nsize = [96, 96]\nextent = [\"48 mm\", \"48 mm\"]\nboundary = \"periodic\"\n[time]\nend = \"2 h\"\nscheme = \"euler\"\n\
          [[species]]\nname = \"slow\"\ndiffusion = 0.01\ninitial = \"{blob}\"\n\
          [[species]]\nname = \"fast\"\ndiffusion = 1.0\ninitial = \"{blob}\"\n"
     ));
@@ -322,10 +324,10 @@ pub fn checkerboard(u: &[f32], nx: usize) -> f64 {
 #[test]
 fn the_explicit_stability_limit_is_where_theory_puts_it() {
     let ctx = gpu_or_skip!();
-    // Periodic, dx = dy = 1 mm, D = 1: the limit is dt* = 1 / (2 D (1/dx² + 1/dy²)) = 0.25 h,
-    // where the checkerboard's amplification 1 − 8 D dt / dx² reaches −1.
+    // Forward Euler. Periodic, dx = dy = 1 mm, D = 1: the limit is dt* = 1 / (2 D (1/dx² +
+    // 1/dy²)) = 0.25 h, where the checkerboard's amplification 1 − 8 D dt / dx² reaches −1.
     let sc = scenario(
-        "[grid]\nsize = [32, 32]\nextent = [\"32 mm\", \"32 mm\"]\nboundary = \"periodic\"\n[time]\nend = \"1000 h\"\n\
+        "[grid]\nsize = [32, 32]\nextent = [\"32 mm\", \"32 mm\"]\nboundary = \"periodic\"\n[time]\nend = \"1000 h\"\nscheme = \"euler\"\n\
          [[species]]\nname = \"u\"\ndiffusion = 1.0\ninitial = \"1.0 + 1e-3 * select(-1.0, 1.0, (u32(x + 16.0) + u32(y + 16.0)) % 2u == 0u)\"\n",
     );
     let limit = exoderm::engine::plan::diffusion_limit(1.0, &sc.grid);

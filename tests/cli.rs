@@ -119,7 +119,8 @@ fn run_writes_every_promised_output() {
     assert_eq!(j["exoderm_version"], env!("CARGO_PKG_VERSION"));
     assert!(j["adapter"]["name"].as_str().unwrap().len() > 2);
     assert!(j["time_step"]["dt_max_h"].as_f64().unwrap() > 0.0);
-    assert!(j["time_step"]["scheme"].as_str().unwrap().contains("Euler"));
+    assert!(j["time_step"]["scheme"].as_str().unwrap().contains("RKC"));
+    assert_eq!(j["error_control"]["rtol"], 1e-3);
     assert_eq!(j["grid"]["nx"], 24);
     assert_eq!(j["scenario"]["model"]["species"][1]["name"], "gf");
     assert!(j["cell_updates_per_s"].as_f64().unwrap() > 0.0);

@@ -153,15 +153,16 @@ value = 0.0
     );
 }
 
-/// Fisher cells with a reaction r·u^p, on a small grid, with events.
-fn batch_run(r: f64, power: u32, events: &str) -> exoderm::Scenario {
+/// Fisher cells with a reaction r·u^p, on a small grid, with events (and `time`: extra
+/// `[time]` lines).
+fn batch_run(r: f64, power: u32, time: &str, events: &str) -> exoderm::Scenario {
     let reaction = if power == 2 {
         "r * u * u"
     } else {
         "r * u * (1.0 - u)"
     };
     scenario(&format!(
-        "[grid]\nsize = [32, 16]\nextent = [\"4 mm\", \"2 mm\"]\n[time]\nend = \"2 h\"\noutput_every = \"0.5 h\"\n\
+        "[grid]\nsize = [32, 16]\nextent = [\"4 mm\", \"2 mm\"]\n[time]\nend = \"2 h\"\noutput_every = \"0.5 h\"\n{time}\n\
          [[species]]\nname = \"u\"\ndiffusion = 0.05\ninitial = \"0.5 + 0.4 * exp(-(x * x + y * y))\"\n\
          [reactions]\nu = \"{reaction}\"\n[params]\nr = {r}\n{events}"
     ))
@@ -176,15 +177,17 @@ fn fields_bits(f: &[Vec<f32>]) -> Vec<Vec<u32>> {
 #[test]
 fn each_run_of_a_batch_gets_its_own_events() {
     let ctx = gpu_or_skip!();
-    // Same event times (so the runs batch), different places and amounts.
+    // Same event times (so the runs batch), different places and amounts; a forced step,
+    // so batched and alone take the same steps (under error control a batch takes the
+    // smallest step any run needs) and must agree bit for bit.
     let ev = |x: f64, amount: f64| {
         format!(
             "[[event]]\nat = \"1 h\"\ncenter = [\"{x} mm\", \"0 mm\"]\nradius = \"0.4 mm\"\nadd = {{ u = {amount} }}\n"
         )
     };
     let runs = [
-        batch_run(1.0, 1, &ev(-1.0, 0.3)),
-        batch_run(1.0, 1, &ev(1.2, 0.6)),
+        batch_run(1.0, 1, "dt = 0.01", &ev(-1.0, 0.3)),
+        batch_run(1.0, 1, "dt = 0.01", &ev(1.2, 0.6)),
     ];
     let problems: Vec<_> = runs.iter().map(|s| s.problem()).collect();
     assert_eq!(problems[0].batch_key(), problems[1].batch_key());
@@ -221,9 +224,9 @@ fn a_run_that_blows_up_in_a_batch_stops_alone() {
     let ctx = gpu_or_skip!();
     // u' = r·u² blows up for r = 4 (t* < 0.6 h from u0 ≤ 0.9); r = 0 and r = 0.1 do not.
     let runs = [
-        batch_run(0.0, 2, ""),
-        batch_run(4.0, 2, ""),
-        batch_run(0.1, 2, ""),
+        batch_run(0.0, 2, "", ""),
+        batch_run(4.0, 2, "", ""),
+        batch_run(0.1, 2, "", ""),
     ];
     let problems: Vec<_> = runs.iter().map(|s| s.problem()).collect();
     let mut batch = exoderm::Simulation::batch(ctx, &problems).unwrap();

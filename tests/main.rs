@@ -10,6 +10,7 @@ mod events;
 mod fuzz;
 #[cfg(feature = "gui")]
 mod gui;
+mod numerics;
 mod reference;
 mod scenario_errors;
 mod shaders;

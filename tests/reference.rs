@@ -12,7 +12,7 @@ fn compare(builtin: &str, boundary: &str, params: &str, dt: f64, steps: usize, t
     let end = dt * steps as f64;
     let sc = scenario(&format!(
         "[model]\nbuiltin = \"{builtin}\"\n[grid]\nsize = [48, 40]\nextent = [\"6 mm\", \"5 mm\"]\nboundary = {boundary}\n\
-         [time]\nend = {end}\noutput_every = {end}\ndt = {dt}\n{params}"
+         [time]\nend = {end}\noutput_every = {end}\ndt = {dt}\nscheme = \"euler\"\n{params}"
     ));
     let mut sim = simulation(ctx, &sc);
     let initial = fields_f64(&sim);
@@ -87,7 +87,7 @@ fn gray_scott_matches_the_f64_reference_periodic() {
 fn fixed_sides_match_the_f64_reference() {
     let ctx = gpu_or_skip!();
     let sc = scenario(
-        "[grid]\nsize = [32, 24]\nextent = [\"4 mm\", \"3 mm\"]\nboundary = \"fixed\"\n[time]\nend = 2.0\ndt = 0.005\n\
+        "[grid]\nsize = [32, 24]\nextent = [\"4 mm\", \"3 mm\"]\nboundary = \"fixed\"\n[time]\nend = 2.0\ndt = 0.005\nscheme = \"euler\"\n\
          [[species]]\nname = \"u\"\ndiffusion = 0.3\ninitial = \"0.0\"\nboundary_value = \"1.0 + 0.5 * x - 0.25 * y + 0.1 * t\"\n",
     );
     let mut sim = simulation(ctx, &sc);
@@ -147,7 +147,7 @@ fn flux_and_robin_sides_match_the_f64_reference() {
     let sc = scenario(
         "[grid]\nsize = [32, 24]\nextent = [\"4 mm\", \"3 mm\"]\n\
          boundary = { left = \"flux\", right = \"robin\", bottom = \"fixed\", top = \"no-flux\" }\n\
-         [time]\nend = 2.0\ndt = 0.005\n\
+         [time]\nend = 2.0\ndt = 0.005\nscheme = \"euler\"\n\
          [[species]]\nname = \"u\"\ndiffusion = 0.3\ninitial = \"0.2\"\nboundary_value = \"0.5\"\n\
          boundary_flux = \"0.4 + 0.1 * y + 0.05 * t\"\nexchange_rate = \"2.0\"\noutside = \"1.5\"\n\
          [reactions]\nu = \"-0.3 * u\"\n",
@@ -182,7 +182,7 @@ pub fn twelve_species() -> String {
     let mut t = String::from(
         "[grid]\nsize = [40, 32]\nextent = [\"6 mm\", \"4.8 mm\"]\n\
          boundary = { left = \"no-flux\", right = \"no-flux\", bottom = \"periodic\", top = \"periodic\" }\n\
-         [time]\nend = \"2 h\"\noutput_every = \"1 h\"\ndt = \"0.02 h\"\n",
+         [time]\nend = \"2 h\"\noutput_every = \"1 h\"\ndt = \"0.02 h\"\nscheme = \"euler\"\n",
     );
     for s in 0..12 {
         let (cx, cy) = (-2.0 + 0.35 * s as f64, 1.5 - 0.25 * s as f64);

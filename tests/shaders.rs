@@ -12,7 +12,7 @@ fn every_builtin_model_shader_validates() {
         if !model.metrics.is_empty() {
             want.push("metrics");
         }
-        want.extend(["error", "react", "sts"]);
+        want.extend(["error", "rkc", "commit"]);
         assert_eq!(
             labels, want,
             "{name}: every kernel module, each validated once"
@@ -21,7 +21,9 @@ fn every_builtin_model_shader_validates() {
             ("step", "fn xd_step_main"),
             ("step", "fn xd_init_main"),
             ("check", "fn xd_check_main"),
-            ("sts", "fn xd_sts_main"),
+            ("rkc", "fn xd_rkc_stage"),
+            ("rkc", "fn xd_rkc_finish"),
+            ("commit", "fn xd_rkc_commit"),
         ] {
             assert!(
                 sources

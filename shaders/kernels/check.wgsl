@@ -1,5 +1,6 @@
 // Kernel template: the blow-up check and the reaction-rate probe. Per run: bit masks of
-// species that are NaN/Inf or beyond ±XD_RUNAWAY, and the largest Gershgorin row sum of the
+// species that are NaN/Inf or beyond ±XD_RUNAWAY, each species' smallest and largest value,
+// and the largest Gershgorin row sum of the
 // reaction Jacobian (the rate that bounds a stable explicit step) with the part an
 // implicit-in-decay step does not absorb (growth on the diagonal and every coupling).
 // `//@each` blocks repeat per plane / species (see engine::codegen::expand).
@@ -23,8 +24,13 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let v = c[$p].$c;
         if ((bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u) {
             bad |= 1u << $su;
-        } else if (abs(v) >= XD_RUNAWAY) {
-            big |= 1u << $su;
+        } else {
+            if (abs(v) >= XD_RUNAWAY) {
+                big |= 1u << $su;
+            }
+            // The species' extent: what its error tolerance is measured against.
+            atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_HIGH + $su)], xd_key(v));
+            atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_LOW + $su)], xd_key(-v));
         }
     }
     //@end
@@ -54,6 +60,12 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
             let jac = select(fw, bw, abs(bw) < abs(fw));
             row += abs(jac);
             sft += select(abs(jac), max(jac, 0.0), $su == $ju);
+            if ($su == $ju && jac < 0.0 && -jac < 3.0e38) {
+                atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_DECAY + $su)], bitcast<u32>(-jac));
+            }
+            if ($su == $ju && abs(jac) < 3.0e38) {
+                atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_OWN + $su)], xd_key(jac));
+            }
         }
         //@end
         rate = max(rate, row);

@@ -4,12 +4,17 @@
 // and diag = 2D/dx² + 2D/dy² − J, J = min(∂R/∂q, 0). Every species of a cell is updated
 // from the cell's values before the sweep.
 //
+// q̇ tracking: a step's predictor was q_n + τ q̇; after the solve, q̇ + Σ dq/τ = (q_{n+1} − q_n)/τ.
+//
 // Flags: the sweep's largest |Δq| and |q| for the convergence test, and the largest share
 // of the diagonal that is coupling to neighbours, 2D(1/dx² + 1/dy²)/diag ≤ 1 (< 1 where
 // the species decays), which sets the SOR ω.
 
 @group(0) @binding(4) var<storage, read_write> xd_dst: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> xd_flags: array<atomic<u32>>;
+// The stabilized schemes keep each quasi-steady species' rate q̇ here (their F's slot); a
+// sweep adds its change / τ (xd_step.cx[0].x = 1/τ; 0: no rate is kept, e.g. Euler).
+@group(0) @binding(6) var<storage, read_write> xd_rate: array<vec4<f32>>;
 
 //@neighbours xd_dst
 
@@ -60,7 +65,12 @@ fn xd_qs_main(@builtin(global_invocation_id) gid: vec3<u32>) {
             size = max(size, abs(q + dq));
             coupling = max(coupling, select(0.0, 2.0 * d * (hx + hy) / diag, diag > 0.0));
         }
-        xd_dst[xd_at($ku, cx.idx)] = out[$k];
+        let i = xd_at($ku, cx.idx);
+        xd_dst[i] = out[$k];
+        let inv_tau = xd_step.cx[0].x;
+        if (inv_tau != 0.0) {
+            xd_rate[i] = xd_rate[i] + (out[$k] - c[$k]) * inv_tau;
+        }
     }
     //@end
     atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_QS_CHANGE)], bitcast<u32>(change));

@@ -379,7 +379,8 @@ fn run_batch(
     writers
         .iter()
         .zip(errors)
-        .map(|(w, err)| {
+        .enumerate()
+        .map(|(r, (w, err))| {
             let Some(w) = w else { return Ok(()) };
             let status = match &err {
                 Some(e) => format!("failed: {e}"),
@@ -393,6 +394,8 @@ fn run_batch(
                 wall_seconds: wall,
                 status,
                 batched_with: runs.len(),
+                decay: sim.species_decay(),
+                tolerances: sim.tolerances(r),
             };
             let finished = w.finish(&info);
             match (err, finished) {

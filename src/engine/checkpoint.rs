@@ -31,6 +31,9 @@ pub struct Checkpoint {
     pub qs_coupling: f64,
     pub plan: StepPlan,
     pub counters: Counters,
-    /// Raw vec4 planes of the run (cells × 16 bytes each).
+    /// Raw vec4 planes of the run (cells × 16 bytes each): the state, then — stabilized
+    /// schemes — its low part and the slope F0.
     pub planes: Vec<Vec<u8>>,
+    /// The stabilized schemes' error control (step, PI memory, stiffness).
+    pub control: Option<super::controller::ErrorControl>,
 }

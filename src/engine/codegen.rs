@@ -25,6 +25,8 @@ pub const WORKGROUP: (u32, u32) = (64, 4);
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
 /// The neighbour reader, instantiated per buffer by `//@neighbours BUF`.
 const NEIGHBOURS: &str = include_str!("../../shaders/neighbours.wgsl");
+/// The right-hand side F = D∇²Y + R(Y), instantiated by `//@rhs NAME GET`.
+const RHS: &str = include_str!("../../shaders/rhs.wgsl");
 
 /// The kernel templates, by module label.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -34,10 +36,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "metrics",
         include_str!("../../shaders/kernels/metrics.wgsl"),
     ),
-    ("sts", include_str!("../../shaders/kernels/sts.wgsl")),
-    ("react", include_str!("../../shaders/kernels/react.wgsl")),
     ("error", include_str!("../../shaders/kernels/error.wgsl")),
     ("qs", include_str!("../../shaders/kernels/qs.wgsl")),
+    ("rkc", include_str!("../../shaders/kernels/rkc.wgsl")),
+    ("commit", include_str!("../../shaders/kernels/commit.wgsl")),
 ];
 
 const COMPONENTS: [&str; 4] = ["x", "y", "z", "w"];
@@ -55,7 +57,8 @@ pub fn module(model: &Model, label: &str, fold_d: bool) -> Option<String> {
 /// and `//@end` repeat once per plane with `$k` its index; `//@each s` (and, nested inside
 /// it, `//@each j`) repeat once per species, with `$s` (`$j`) the species' index, `$p` (`$q`)
 /// its plane and `$c` (`$d`) its vec4 component; `//@neighbours BUF` becomes the neighbour
-/// readers of buffer BUF (`xd_w_BUF` … `xd_n_BUF`). Unrolled code with constant indices is
+/// readers of buffer BUF (`xd_w_BUF` … `xd_n_BUF`) and `//@rhs NAME GET` the right-hand side
+/// `xd_rhs_NAME` reading deviations through `GET` (shaders/rhs.wgsl). Unrolled code with constant indices is
 /// what drivers optimise best (loops over private arrays ran at half speed on lavapipe).
 pub fn expand(template: &str, planes: usize, species: usize) -> String {
     let lines: Vec<&str> = template.lines().collect();
@@ -68,8 +71,21 @@ fn expand_lines(lines: &[&str], planes: usize, species: usize, out: &mut String)
     let mut i = 0;
     while i < lines.len() {
         let marker = lines[i].trim();
-        if let Some(buf) = marker.strip_prefix("//@neighbours ") {
-            out.push_str(&NEIGHBOURS.replace("$buf", buf.trim()));
+        let macro_text = if let Some(buf) = marker.strip_prefix("//@neighbours ") {
+            Some(NEIGHBOURS.replace("$buf", buf.trim()))
+        } else if let Some(args) = marker.strip_prefix("//@rhs ") {
+            let mut words = args.split_whitespace();
+            let (name, get) = (
+                words.next().unwrap_or("x"),
+                words.next().unwrap_or("xd_get_x"),
+            );
+            Some(RHS.replace("$name", name).replace("$get", get))
+        } else {
+            None
+        };
+        if let Some(text) = macro_text {
+            let lines: Vec<&str> = text.lines().collect();
+            expand_lines(&lines, planes, species, out);
             i += 1;
             continue;
         }
@@ -402,6 +418,7 @@ fn side_functions(g: &mut Gen) {
         }
     }
     let mut cases = String::new();
+    let mut diff_cases = String::new();
     for k in 0..g.planes {
         let call = |role: Role| {
             g.plane_vec(k, |s| {
@@ -431,14 +448,37 @@ fn side_functions(g: &mut Gen) {
              return select(c, (c * (d - 0.5 * k) + k * {outside}) / (d + 0.5 * k), d > vec4<f32>(0.0));\n        }}\n        \
              default: {{ return c; }}\n    }}\n}}"
         );
+        // The same rules as a difference ghost − c, for a state held as hi + e: each
+        // difference taken before the small parts are added, so a deviation far below one
+        // ulp of the state is not rounded away at the edges either.
+        let _ = writeln!(
+            g.out,
+            "fn xd_sided{k}(rule: u32, hc: vec4<f32>, ec: vec4<f32>, hw: vec4<f32>, ew: vec4<f32>, xd_run: u32, x: f32, y: f32, t: f32, h: f32) -> vec4<f32> {{\n    \
+             switch rule {{\n        \
+             case 1u: {{ return (hw - hc) + (ew - ec); }}\n        \
+             case 2u: {{ return 2.0 * (({face} - hc) - ec); }}\n        \
+             case 3u: {{\n            let d = xd_run_d(xd_run, {k}u);\n            \
+             return select(vec4<f32>(0.0), {flux} * h / d, d > vec4<f32>(0.0));\n        }}\n        \
+             case 4u: {{\n            let d = xd_run_d(xd_run, {k}u) / h;\n            let k = {rate};\n            \
+             return select(vec4<f32>(0.0), k * (({outside} - hc) - ec) / (d + 0.5 * k), d > vec4<f32>(0.0));\n        }}\n        \
+             default: {{ return vec4<f32>(0.0); }}\n    }}\n}}"
+        );
         let _ = write!(
             cases,
             "case {k}u: {{ return xd_side{k}(rule, c, wrap, xd_run, x, y, t, h); }} "
+        );
+        let _ = write!(
+            diff_cases,
+            "case {k}u: {{ return xd_sided{k}(rule, hc, ec, hw, ew, xd_run, x, y, t, h); }} "
         );
     }
     let _ = writeln!(
         g.out,
         "fn xd_side(k: u32, rule: u32, c: vec4<f32>, wrap: vec4<f32>, xd_run: u32, x: f32, y: f32, t: f32, h: f32) -> vec4<f32> {{\n    switch k {{ {cases}default: {{ return c; }} }}\n}}"
+    );
+    let _ = writeln!(
+        g.out,
+        "fn xd_side_diff(k: u32, rule: u32, hc: vec4<f32>, ec: vec4<f32>, hw: vec4<f32>, ew: vec4<f32>, xd_run: u32, x: f32, y: f32, t: f32, h: f32) -> vec4<f32> {{\n    switch k {{ {diff_cases}default: {{ return vec4<f32>(0.0); }} }}\n}}"
     );
 }
 

@@ -47,6 +47,7 @@ impl Depositor {
             entries: &[
                 buffer_entry(0, wgpu::BufferBindingType::Uniform),
                 buffer_entry(1, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(2, wgpu::BufferBindingType::Storage { read_only: false }),
             ],
         });
         let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -70,14 +71,15 @@ impl Depositor {
     }
 
     /// Encodes the deposit of `amounts` in a circle into run `run` of `state` (the current
-    /// set of a simulation of `runs` runs). `set` amounts go first, then `add`. A radius
-    /// below half a cell still reaches the cell under the centre.
+    /// set of a simulation of `runs` runs; `low`, the other set, is the state's low part
+    /// under the stabilized schemes). `set` amounts go first, then `add`. A radius below
+    /// half a cell still reaches the cell under the centre.
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
         gpu: &Gpu,
         enc: &mut wgpu::CommandEncoder,
-        state: &wgpu::Buffer,
+        [state, low]: [&wgpu::Buffer; 2],
         grid: &Grid,
         runs: usize,
         run: usize,
@@ -126,6 +128,10 @@ impl Depositor {
                     wgpu::BindGroupEntry {
                         binding: 1,
                         resource: state.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: low.as_entire_binding(),
                     },
                 ],
             });

@@ -14,16 +14,18 @@ use crate::model::Model;
 /// What a simulation needs beyond the basics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Needs {
-    pub rkl2: bool,
+    /// A stabilized Runge–Kutta scheme (RKC, RKL2).
+    pub stabilized: bool,
+    /// Euler's step doubling.
     pub adaptive: bool,
     pub quasi_steady: bool,
     pub metrics: bool,
 }
 
 impl Needs {
-    pub fn of(model: &Model, rkl2: bool, adaptive: bool) -> Needs {
+    pub fn of(model: &Model, stabilized: bool, adaptive: bool) -> Needs {
         Needs {
-            rkl2,
+            stabilized,
             adaptive,
             quasi_steady: model.species.iter().any(|s| s.quasi_steady),
             metrics: !model.metrics.is_empty(),
@@ -31,13 +33,17 @@ impl Needs {
     }
 }
 
-/// Which bind-group layout a pipeline uses.
+/// Which bind-group layout a pipeline uses (after 0 grid, 1 step record, 2 runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
-    /// 0 grid, 1 step, 2 runs, 3 source (read), 4 destination, 5 aux.
+    /// 3 source (read), 4 destination, 5 aux.
     Main,
-    /// 0 grid, 1 step, 2 runs, 3 Y0, 4 Y(j−1), 5 Y(j−2) (read), 6 Yj.
-    Stage,
+    /// The stabilized schemes: 3 hi, 4 lo, 5 x, 6 y, 7 f (read), 8 out, 9 aux.
+    Rk,
+    /// Committing a step: 3 hi, 4 lo (read-write), 5 E_s (read).
+    Commit,
+    /// Quasi-steady sweeps: 4 state, 5 aux, 6 the stabilized scheme's rate slots.
+    Qs,
 }
 
 /// One pipeline: which kernel, module and entry point, its layout, and when it is needed.
@@ -70,15 +76,31 @@ const PIPELINES: &[PipelineSpec] = &[
     (Kernel::Error, "error", "xd_error_main", Layout::Main, |n| {
         n.adaptive
     }),
-    (Kernel::Qs, "qs", "xd_qs_main", Layout::Main, |n| {
+    (Kernel::Qs, "qs", "xd_qs_main", Layout::Qs, |n| {
         n.quasi_steady
     }),
-    (Kernel::React, "react", "xd_react_main", Layout::Main, |n| {
-        n.rkl2
+    (Kernel::RkF0, "rkc", "xd_rkc_f0", Layout::Rk, |n| {
+        n.stabilized
     }),
-    (Kernel::Stage, "sts", "xd_sts_main", Layout::Stage, |n| {
-        n.rkl2
+    (Kernel::RkStage, "rkc", "xd_rkc_stage", Layout::Rk, |n| {
+        n.stabilized
     }),
+    (Kernel::RkFinish, "rkc", "xd_rkc_finish", Layout::Rk, |n| {
+        n.stabilized
+    }),
+    (Kernel::RkJv, "rkc", "xd_rkc_jv", Layout::Rk, |n| {
+        n.stabilized
+    }),
+    (Kernel::RkJvInit, "rkc", "xd_rkc_jv_init", Layout::Rk, |n| {
+        n.stabilized
+    }),
+    (
+        Kernel::RkCommit,
+        "commit",
+        "xd_rkc_commit",
+        Layout::Commit,
+        |n| n.stabilized,
+    ),
 ];
 
 /// The kernels a simulation may run.
@@ -96,15 +118,25 @@ pub enum Kernel {
     Error,
     /// One red-black SOR sweep of the quasi-steady species.
     Qs,
-    /// RKL2's IMEX reaction pass.
-    React,
-    /// One RKL2 stage.
-    Stage,
+    /// Stabilized RK: F0 = F(hi + lo).
+    RkF0,
+    /// Stabilized RK: one stage.
+    RkStage,
+    /// Stabilized RK: F1, the error estimate and the blow-up masks.
+    RkFinish,
+    /// Stabilized RK: one product J·v of the power iteration.
+    RkJv,
+    /// Stabilized RK: the power iteration's start vector.
+    RkJvInit,
+    /// Stabilized RK: accept a step (TwoSum into hi, lo).
+    RkCommit,
 }
 
 pub struct Kernels {
     pub main_layout: wgpu::BindGroupLayout,
-    pub stage_layout: wgpu::BindGroupLayout,
+    pub rk_layout: wgpu::BindGroupLayout,
+    pub commit_layout: wgpu::BindGroupLayout,
+    pub qs_layout: wgpu::BindGroupLayout,
     pipelines: HashMap<Kernel, wgpu::ComputePipeline>,
 }
 
@@ -155,12 +187,12 @@ fn layout_entries(layout: Layout) -> Vec<wgpu::BindGroupLayoutEntry> {
         |b: u32, read_only: bool| buffer_entry(b, wgpu::BufferBindingType::Storage { read_only });
     match layout {
         Layout::Main => e.extend([storage(3, true), storage(4, false), storage(5, false)]),
-        Layout::Stage => e.extend([
-            storage(3, true),
-            storage(4, true),
-            storage(5, true),
-            storage(6, false),
-        ]),
+        Layout::Rk => {
+            e.extend((3..8).map(|b| storage(b, true)));
+            e.extend([storage(8, false), storage(9, false)]);
+        }
+        Layout::Commit => e.extend([storage(3, false), storage(4, false), storage(5, true)]),
+        Layout::Qs => e.extend([storage(4, false), storage(5, false), storage(6, false)]),
     }
     e
 }
@@ -198,7 +230,9 @@ impl Kernels {
             (bgl, pl)
         };
         let (main_layout, main_pl) = make_layout(Layout::Main, "layout");
-        let (stage_layout, stage_pl) = make_layout(Layout::Stage, "stage_layout");
+        let (rk_layout, rk_pl) = make_layout(Layout::Rk, "rk_layout");
+        let (commit_layout, commit_pl) = make_layout(Layout::Commit, "commit_layout");
+        let (qs_layout, qs_pl) = make_layout(Layout::Qs, "qs_layout");
         let modules: HashMap<&str, wgpu::ShaderModule> = sources
             .iter()
             .map(|(label, src)| {
@@ -220,7 +254,9 @@ impl Kernels {
                 label: Some(&format!("exoderm.{name}.{entry}")),
                 layout: Some(match layout {
                     Layout::Main => &main_pl,
-                    Layout::Stage => &stage_pl,
+                    Layout::Rk => &rk_pl,
+                    Layout::Commit => &commit_pl,
+                    Layout::Qs => &qs_pl,
                 }),
                 module: &modules[module],
                 entry_point: Some(entry),
@@ -237,7 +273,9 @@ impl Kernels {
         }
         Ok(Kernels {
             main_layout,
-            stage_layout,
+            rk_layout,
+            commit_layout,
+            qs_layout,
             pipelines,
         })
     }

@@ -31,8 +31,10 @@ pub mod quasi_steady;
 pub mod records;
 pub mod reference;
 pub mod resources;
+pub mod runs;
 pub mod schemes;
 pub mod simulation;
+pub mod stabilized_driver;
 pub mod stepping;
 pub mod uniforms;
 

@@ -12,7 +12,7 @@ use crate::error::{Blowup, Field, Result};
 use crate::units::format_time;
 
 /// What a run's check found.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Checked {
     /// Species (bit masks) that are NaN/Inf, and beyond ±1e30.
     pub nan: u32,
@@ -20,6 +20,13 @@ pub struct Checked {
     /// Reaction-rate estimate and its IMEX-soft part (1/h).
     pub rate: f64,
     pub soft: f64,
+    /// Each species' fastest own decay, max(−∂R/∂c) (1/h; empty when not probed).
+    pub decay: Vec<f64>,
+    /// Each species' (smallest, largest) value over the run's cells.
+    pub extent: Vec<Option<(f64, f64)>>,
+    /// Each species' largest ∂R_s/∂c_s over the cells (1/h): negative when it decays
+    /// everywhere, at least that fast; `None` for species without reactions.
+    pub own: Vec<Option<f64>>,
 }
 
 /// Clears the flags, checks the current state (at the service records' time), and queues
@@ -68,6 +75,11 @@ pub fn read(gpu: &Gpu, res: &Resources) -> Result<Vec<Checked>> {
             runaway: f.runaway(),
             rate: f.rate(),
             soft: f.soft_rate(),
+            decay: (0..crate::model::MAX_SPECIES).map(|s| f.decay(s)).collect(),
+            extent: (0..crate::model::MAX_SPECIES)
+                .map(|s| f.extent(s))
+                .collect(),
+            own: (0..crate::model::MAX_SPECIES).map(|s| f.own(s)).collect(),
         })
         .collect())
 }

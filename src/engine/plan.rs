@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::problem::{Grid, Problem, Scheme};
+use super::problem::{Grid, Problem};
+use super::schemes::Family;
 use crate::error::{Error, Field, Result};
 use crate::model::Model;
 
@@ -59,93 +60,87 @@ pub fn rkl2_gain(s: u32) -> f64 {
     (s * s + s - 2.0) / 4.0
 }
 
-/// Most RKL2 stages per step (stable to (s² + s − 2)/4 ≈ 10⁴ explicit steps).
+/// Most stages per stabilized step (RKC: stable to dt·ρ ≈ 0.65·200² ≈ 2.6·10⁴).
 pub const MAX_STAGES: u32 = 200;
 
+/// An upper bound on the diffusion part of ∂F/∂Y's spectral radius (1/h): the largest
+/// D (4/dx² + 4/dy²) of a stepped species, one more face on held sides.
+pub fn diffusion_radius(p: &Problem) -> f64 {
+    p.model
+        .species
+        .iter()
+        .zip(&p.diffusion)
+        .filter(|(s, _)| s.is_dynamic())
+        .map(|(_, &d)| 2.0 / diffusion_limit(d, &p.grid))
+        .filter(|r| r.is_finite())
+        .fold(0.0, f64::max)
+}
+
 impl StepPlan {
-    /// The plan for `s` given the measured reaction rates (full and IMEX-soft, 1/h).
+    /// The plan for `p` given the measured reaction rates (Gershgorin bound and its
+    /// IMEX-soft part, 1/h): Euler's stability plan, or the stabilized schemes' first step.
     pub fn for_problem(p: &Problem, rate: f64, soft_rate: f64) -> Result<StepPlan> {
-        match p.numerics.scheme {
-            Scheme::Explicit => {
+        match Family::of(p.numerics.scheme) {
+            None => {
                 let mut plan =
                     StepPlan::explicit(&p.model, &p.diffusion, &p.grid, p.numerics.dt, rate)?;
                 plan.soft_rate = soft_rate;
                 Ok(plan)
             }
-            Scheme::Rkl2 => StepPlan::rkl2(p, rate, soft_rate),
+            Some(family) => {
+                // Before the first error estimate: a small step the controller grows (×5 a
+                // step) or a forced one; stages from the diffusion bound until ρ is measured.
+                let dt = p
+                    .numerics
+                    .dt
+                    .unwrap_or(1e-3 * p.numerics.output_every.min(p.numerics.end));
+                let mut plan = StepPlan::stabilized(p, family, diffusion_radius(p), dt)?;
+                plan.reaction_rate = rate;
+                plan.soft_rate = soft_rate;
+                Ok(plan)
+            }
         }
     }
 
-    /// RKL2 diffusion + IMEX reactions: the step is set by the reactions' growth and
-    /// couplings (not by decay) and the output interval; diffusion takes as many stages as
-    /// that step needs.
-    pub fn rkl2(p: &Problem, rate: f64, soft_rate: f64) -> Result<StepPlan> {
-        let d_max = p
-            .model
-            .species
-            .iter()
-            .zip(&p.diffusion)
-            .filter(|(sp, _)| sp.is_dynamic())
-            .map(|(_, &d)| d)
-            .fold(0.0, f64::max);
-        let explicit = diffusion_limit(d_max, &p.grid);
-        let react = if soft_rate > 0.0 {
-            REACTION_FRACTION / soft_rate
-        } else {
-            f64::INFINITY
-        };
-        let (mut dt, mut limited_by) = match p.numerics.dt {
-            Some(dt) => {
-                if dt * soft_rate > 2.0 {
-                    return Err(Error::Problem {
-                        field: Field::TimeDt,
-                        message: format!(
-                            "dt = {} is unstable: the reactions grow or couple at up to {soft_rate:.3e} per hour",
-                            crate::units::format_time(dt)
-                        ),
-                        fix: "remove `dt` to let exoderm choose a stable step".into(),
-                    });
-                }
-                (dt, "forced by [time] dt".to_string())
-            }
-            None if react < p.numerics.output_every => (
-                react,
-                format!(
-                    "reaction growth/coupling rate {soft_rate:.3e}/h (dt·rate = {REACTION_FRACTION})"
-                ),
-            ),
-            None => (p.numerics.output_every, "the output interval".to_string()),
-        };
-        let most = DIFFUSION_SAFETY * explicit * rkl2_gain(MAX_STAGES);
-        if dt > most {
+    /// A stabilized step of `dt` given the spectral radius `rho` (1/h) of ∂F/∂Y: the fewest
+    /// stages whose stability interval covers dt·ρ (with 10% to spare), or, past
+    /// [`MAX_STAGES`], the step those allow.
+    pub fn stabilized(p: &Problem, family: Family, rho: f64, dt: f64) -> Result<StepPlan> {
+        let need = dt * rho / DIFFUSION_SAFETY;
+        let mut stages = 2;
+        while stages < MAX_STAGES && family.beta(stages) < need {
+            stages += 1;
+        }
+        let (mut dt, mut limited_by) = (dt, "the error estimate".to_string());
+        if family.beta(stages) < need {
+            let most = DIFFUSION_SAFETY * family.beta(MAX_STAGES) / rho;
             if p.numerics.dt.is_some() {
                 return Err(Error::Problem {
                     field: Field::TimeDt,
                     message: format!(
-                        "dt = {} would need more than {MAX_STAGES} RKL2 stages",
+                        "dt = {} would need more than {MAX_STAGES} stages at a stiffness of {rho:.3e}/h",
                         crate::units::format_time(dt)
                     ),
-                    fix: format!("use dt ≤ {most:.6e} h or remove `dt`"),
+                    fix: format!("use dt ≤ {most:.6e} h, or remove `dt` to let exoderm choose"),
                 });
             }
             dt = most;
-            limited_by = format!("{MAX_STAGES} RKL2 stages");
-        }
-        let mut stages = 2;
-        while stages < MAX_STAGES && dt > DIFFUSION_SAFETY * explicit * rkl2_gain(stages) {
-            stages += 1;
+            limited_by = format!("{MAX_STAGES} stages (stiffness {rho:.3e}/h)");
+        } else if p.numerics.dt.is_some() {
+            limited_by = "forced by [time] dt".into();
         }
         Ok(StepPlan {
             dt,
             substeps: 1,
             fast: vec![],
             limited_by,
-            reaction_rate: rate,
+            reaction_rate: 0.0,
             scheme: format!(
-                "RKL2 super-time-stepping for diffusion ({stages} stages per step), then reactions linearly implicit in their own decay (IMEX, Lie splitting)"
+                "{}, {stages} stages per step, on the whole right-hand side (diffusion and reactions together, second order); compensated f32 state; error-controlled steps",
+                family.name()
             ),
             stages,
-            soft_rate,
+            soft_rate: 0.0,
         })
     }
 
@@ -349,6 +344,7 @@ mod tests {
             range: None,
             description: String::new(),
             quasi_steady: false,
+            atol: None,
         };
         let model = Model {
             name: "test".into(),
@@ -367,8 +363,10 @@ mod tests {
             end: 1.0,
             output_every: 0.1,
             dt: forced,
-            scheme: Scheme::Explicit,
+            scheme: crate::engine::problem::Scheme::Euler,
             tolerance: None,
+            rtol: 1e-3,
+            atol: None,
             qs_tolerance: 1e-6,
         };
         Problem::new(std::sync::Arc::new(model), grid, numerics, 0)

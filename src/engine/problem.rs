@@ -84,13 +84,14 @@ impl Grid {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
-    /// Forward Euler for everything in one fused kernel; the step obeys the explicit
-    /// diffusion limit (fast species sub-stepped).
-    Explicit,
-    /// Diffusion by second-order Runge–Kutta–Legendre super-time-stepping (RKL2, stage count
-    /// from the stiffness), then the reactions pointwise linearly-implicit in their own
-    /// decay (IMEX): neither fast diffusion nor fast decay limits the step.
+    /// The default: RKC, damped Runge–Kutta–Chebyshev, second order on the whole
+    /// right-hand side, stages from the measured stiffness, error-controlled steps.
+    Rkc,
+    /// The same machinery with Runge–Kutta–Legendre (RKL2) stages.
     Rkl2,
+    /// Forward Euler for everything in one fused kernel (teaching); the step obeys the
+    /// explicit diffusion limit (fast species sub-stepped), first order.
+    Euler,
 }
 
 /// How to step in time, in engine units (hours).
@@ -102,8 +103,14 @@ pub struct Numerics {
     /// A forced time step; `None` lets the engine choose a stable one.
     pub dt: Option<f64>,
     pub scheme: Scheme,
-    /// Relative error allowed per step; `Some` turns on adaptive step control.
+    /// Euler only: relative error allowed per step, by step doubling (`None`: fixed steps).
     pub tolerance: Option<f64>,
+    /// Stabilized schemes: the relative error allowed per unit time over the run (so the
+    /// error at the end is about `rtol` relative to each species' scale).
+    pub rtol: f64,
+    /// Stabilized schemes: the absolute error allowed, in each species' own units (`None`:
+    /// rtol × the species' scale — its declared range, else its largest initial value).
+    pub atol: Option<f64>,
     /// Quasi-steady solves stop when their scaled residual max |D∇²q + R| / (diag · max |q|)
     /// is below this.
     pub qs_tolerance: f64,
@@ -178,9 +185,68 @@ impl Problem {
             .collect()
     }
 
+    /// Each species' absolute tolerance for the stabilized schemes, in its own units: the
+    /// species' `atol`, else `[time] atol`, else rtol × its scale `scale[s]` (what its errors
+    /// are measured against: see [`species_scale`]); for a species not measured yet or zero
+    /// everywhere, rtol × the top of its declared range, else rtol.
+    pub fn atol(&self, scale: &[f64]) -> Vec<f64> {
+        self.model
+            .species
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let declared = s.range.map_or(0.0, |[lo, hi]| lo.abs().max(hi.abs()));
+                let measured = scale.get(i).copied().unwrap_or(0.0);
+                let scale = [measured, declared, 1.0]
+                    .into_iter()
+                    .find(|v| *v > 0.0 && v.is_finite())
+                    .unwrap_or(1.0);
+                s.atol
+                    .or(self.numerics.atol)
+                    .unwrap_or(self.numerics.rtol * scale)
+            })
+            .collect()
+    }
+
     /// The key runs must share to be batched into one simulation.
     pub fn batch_key(&self) -> BatchKey {
         BatchKey::of(self)
+    }
+}
+
+/// What a species has been seen to do so far (over the grid and over time), from which its
+/// error scale follows ([`Seen::scale`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
+pub struct Seen {
+    /// Smallest and largest value.
+    pub lo: f64,
+    pub hi: f64,
+    /// Largest |∂Y/∂t| (its units per h).
+    pub speed: f64,
+}
+
+impl Seen {
+    /// What a species' errors are measured against: the range of values it has taken —
+    /// what a colour map of the run shows — or, where that is smaller, how far it could move
+    /// at its largest speed over the time its errors persist (`memory`, h): in full up to
+    /// its magnitude, and beyond it at `rtol` weight. A small pattern on a baseline at rest
+    /// (a Turing mode seeded at 1e-4 of its steady state) is then resolved on its own scale;
+    /// a field that is uniform but moving (decaying, drifting, relaxing after a change) is
+    /// held to its magnitude; one made from nothing to its own growth, but not to the
+    /// first moments of it (where that would demand steps without end).
+    pub fn scale(&self, memory: f64, rtol: f64) -> f64 {
+        let magnitude = self.lo.abs().max(self.hi.abs());
+        let reach = memory * self.speed;
+        (self.hi - self.lo)
+            .max(reach.min(magnitude))
+            .max(rtol * reach)
+    }
+
+    /// Widened by a new extent and speed.
+    pub fn widen(&mut self, lo: f64, hi: f64, speed: f64) {
+        self.lo = self.lo.min(lo);
+        self.hi = self.hi.max(hi);
+        self.speed = self.speed.max(speed);
     }
 }
 
@@ -194,9 +260,22 @@ pub struct BatchKey {
     /// The model's equations and kernel-shaping choices, as text (params excluded).
     equations: String,
     grid: (u32, u32, [u64; 2], [u32; 4]),
-    numerics: (u64, u64, Option<u64>, u32, Option<u64>, u64),
+    numerics: NumericsKey,
     diffusion: Vec<u64>,
     event_times: Vec<u64>,
+}
+
+/// [`Numerics`] as exact bits, so keys compare and hash without float quirks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct NumericsKey {
+    end: u64,
+    output_every: u64,
+    dt: Option<u64>,
+    scheme: u32,
+    tolerance: Option<u64>,
+    rtol: u64,
+    atol: Option<u64>,
+    qs_tolerance: u64,
 }
 
 impl BatchKey {
@@ -222,6 +301,8 @@ impl BatchKey {
             dt,
             scheme,
             tolerance,
+            rtol,
+            atol,
             qs_tolerance,
         } = numerics;
         let mut times: Vec<u64> = events.iter().map(|e| e.at.to_bits()).collect();
@@ -234,14 +315,16 @@ impl BatchKey {
                 extent.map(f64::to_bits),
                 boundary.map(Boundary::code),
             ),
-            numerics: (
-                end.to_bits(),
-                output_every.to_bits(),
-                dt.map(f64::to_bits),
-                *scheme as u32,
-                tolerance.map(f64::to_bits),
-                qs_tolerance.to_bits(),
-            ),
+            numerics: NumericsKey {
+                end: end.to_bits(),
+                output_every: output_every.to_bits(),
+                dt: dt.map(f64::to_bits),
+                scheme: *scheme as u32,
+                tolerance: tolerance.map(f64::to_bits),
+                rtol: rtol.to_bits(),
+                atol: atol.map(f64::to_bits),
+                qs_tolerance: qs_tolerance.to_bits(),
+            },
             diffusion: diffusion.iter().map(|d| d.to_bits()).collect(),
             event_times: times,
         }
@@ -270,14 +353,15 @@ fn equations(model: &Model) -> String {
             outside,
             reaction,
             units: _,
-            range: _,
+            range,
             description: _,
             quasi_steady,
+            atol,
         } = s;
         let src = |e: &Option<crate::model::Expr>| e.as_ref().map(|e| e.source.clone());
         let _ = writeln!(
             out,
-            "species {name} qs={quasi_steady} init={:?} bval={:?} flux={:?} rate={:?} out={:?} react={:?}",
+            "species {name} qs={quasi_steady} range={range:?} atol={atol:?} init={:?} bval={:?} flux={:?} rate={:?} out={:?} react={:?}",
             initial.source,
             src(boundary_value),
             src(boundary_flux),

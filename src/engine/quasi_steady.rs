@@ -39,6 +39,10 @@ pub enum QsPace {
 /// The solver's state between sweeps.
 pub struct QsSolver {
     pub pace: QsPace,
+    /// `groups[set][rate]`: sweeps the state in `set`, keeping rates in rate buffer `rate`.
+    groups: [[wgpu::BindGroup; 2]; 2],
+    /// While a step's solve is under way, its rate buffer and 1/τ (0: keep no rate).
+    rate: (usize, f64),
     tolerance: f64,
     /// Largest share of the diagonal that couples to neighbours, measured by the last
     /// convergence check (1 until measured; < 1 where the species decays).
@@ -57,8 +61,18 @@ pub struct QsSolver {
 }
 
 impl QsSolver {
-    /// A solver for `problem`'s quasi-steady species; `None` when it has none.
-    pub fn new(problem: &Problem, runs: usize, pace: QsPace) -> Option<QsSolver> {
+    /// A solver for `problem`'s quasi-steady species; `None` when it has none. `rates`:
+    /// the stabilized scheme's two slope buffers, whose quasi-steady slots keep each
+    /// species' rate (Euler keeps none).
+    pub fn new(
+        gpu: &Gpu,
+        res: &Resources,
+        kernels: &Kernels,
+        problem: &Problem,
+        pace: QsPace,
+        rates: Option<[&wgpu::Buffer; 2]>,
+    ) -> Option<QsSolver> {
+        let runs = res.fields.runs;
         let names: Vec<String> = problem
             .model
             .species
@@ -66,8 +80,41 @@ impl QsSolver {
             .filter(|s| s.quasi_steady)
             .map(|s| s.name.clone())
             .collect();
-        (!names.is_empty()).then(|| QsSolver {
+        if names.is_empty() {
+            return None;
+        }
+        // Euler keeps no rates: a small buffer stands in (the kernel never writes it).
+        let none = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("exoderm.qs.no_rate"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let rates = rates.unwrap_or([&none, &none]);
+        let groups = [0, 1].map(|set| {
+            [0, 1].map(|r| {
+                let mut entries = res.uniform_entries();
+                for (binding, buf) in [
+                    (4, &res.fields.sets[set]),
+                    (5, &res.fields.aux),
+                    (6, rates[r]),
+                ] {
+                    entries.push(wgpu::BindGroupEntry {
+                        binding,
+                        resource: buf.as_entire_binding(),
+                    });
+                }
+                gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(&format!("exoderm.bind.qs{set}.{r}")),
+                    layout: &kernels.qs_layout,
+                    entries: &entries,
+                })
+            })
+        });
+        Some(QsSolver {
             pace,
+            groups,
+            rate: (0, 0.0),
             tolerance: problem.numerics.qs_tolerance,
             coupling: 1.0,
             change: 0.0,
@@ -79,6 +126,12 @@ impl QsSolver {
             cells: problem.grid.cells() * runs as u64,
             names,
         })
+    }
+
+    /// From now until the solve converges, sweeps add their change / τ to the rates in
+    /// buffer `rate` (a stabilized step of τ has just committed its predictor).
+    pub fn track(&mut self, rate: usize, tau: f64) {
+        self.rate = (rate, 1.0 / tau);
     }
 
     /// Relaxation factor 2 / (1 + √(1 − ρ²)) with ρ the Jacobi radius: for the 5-point
@@ -104,15 +157,16 @@ impl QsSolver {
         let pipeline = kernels.get(Kernel::Qs)?;
         let mut offsets = [0u32; 2];
         for (colour, offset) in offsets.iter_mut().enumerate() {
-            *offset = e.records.push(&StepUniform {
+            let mut rec = StepUniform {
                 t: t as f32,
                 react_dt: self.omega() as f32,
                 sel: colour as u32,
                 ..bytemuck::Zeroable::zeroed()
-            })?;
+            };
+            rec.cx[0][0] = self.rate.1 as f32;
+            *offset = e.records.push(&rec)?;
         }
-        // "From the other set" writes the current one.
-        let group = &res.from[current.other()];
+        let group = &self.groups[current.index()][self.rate.0];
         let dispatches: Vec<_> = (0..sweeps)
             .flat_map(|_| offsets.map(|o| (pipeline, group, o)))
             .collect();
@@ -197,6 +251,7 @@ impl QsSolver {
         }
         if worst <= tol || self.stall >= STALL_SWEEPS {
             self.debt = 0;
+            self.rate.1 = 0.0;
             self.sweeps = 0;
             self.best = f64::INFINITY;
             self.stall = 0;
@@ -225,8 +280,11 @@ impl QsSolver {
         live: &[bool],
     ) -> Result<u64> {
         let mut spent = 0;
+        // A short first block: after a step the warm start is usually close already.
+        let mut sweeps = SWEEPS_PER_STEP;
         loop {
-            let (done, d) = self.block(gpu, res, kernels, current, t, BLOCK, live)?;
+            let (done, d) = self.block(gpu, res, kernels, current, t, sweeps, live)?;
+            sweeps = BLOCK;
             spent += d;
             if done {
                 return Ok(spent);

@@ -1,6 +1,7 @@
-//! The f64 CPU twin of the step kernel: same finite-volume stencil, same boundary rules,
-//! same forward-Euler update, written independently of the WGSL. Tests run both and compare.
-//! Slow and simple on purpose.
+//! The f64 CPU twin of the schemes: the same finite-volume stencil and boundary rules, the
+//! forward-Euler and stabilized Runge–Kutta updates, and RK4 as a high-accuracy reference,
+//! written independently of the WGSL. Tests run both and compare. Slow and simple on
+//! purpose.
 
 use super::problem::{Boundary, Grid};
 
@@ -47,12 +48,8 @@ impl<'a> Reference<'a> {
         }
     }
 
-    /// The value across side `side` (0 left, 1 right, 2 bottom, 3 top) of cell (i, j).
-    fn ghost(&self, s: usize, i: usize, j: usize, side: usize, t: f64) -> f64 {
-        self.ghost_in(&self.fields[s], s, i, j, side, t)
-    }
-
-    /// Like `ghost`, for species `s`'s values `f` (a stage of a multi-stage scheme).
+    /// The value across side `side` (0 left, 1 right, 2 bottom, 3 top) of cell (i, j) of
+    /// species `s`'s values `f`.
     fn ghost_in(&self, f: &[f64], s: usize, i: usize, j: usize, side: usize, t: f64) -> f64 {
         let c = f[j * self.nx + i];
         let x = self.x0 + (i as f64 + 0.5) * self.dx;
@@ -84,49 +81,84 @@ impl<'a> Reference<'a> {
         }
     }
 
-    /// One forward-Euler step of length `dt` from time `t`.
-    pub fn step(&mut self, t: f64, dt: f64) {
-        let ns = self.fields.len();
-        let (nx, ny) = (self.nx, self.ny);
-        let mut next = self.fields.clone();
-        let mut c = vec![0.0; ns];
-        let mut r = vec![0.0; ns];
-        for j in 0..ny {
-            for i in 0..nx {
-                let idx = j * nx + i;
-                for (s, cs) in c.iter_mut().enumerate() {
-                    *cs = self.fields[s][idx];
-                }
-                (self.react)(&c, &mut r);
-                for s in 0..ns {
-                    let f = &self.fields[s];
-                    let w = if i > 0 {
-                        f[idx - 1]
-                    } else {
-                        self.ghost(s, i, j, 0, t)
-                    };
-                    let e = if i + 1 < nx {
-                        f[idx + 1]
-                    } else {
-                        self.ghost(s, i, j, 1, t)
-                    };
-                    let so = if j > 0 {
-                        f[idx - nx]
-                    } else {
-                        self.ghost(s, i, j, 2, t)
-                    };
-                    let no = if j + 1 < ny {
-                        f[idx + nx]
-                    } else {
-                        self.ghost(s, i, j, 3, t)
-                    };
-                    let lap = (w + e - 2.0 * c[s]) / (self.dx * self.dx)
-                        + (so + no - 2.0 * c[s]) / (self.dy * self.dy);
-                    next[s][idx] = c[s] + dt * (self.diffusion[s] * lap + r[s]);
-                }
+    /// F(Y) = D∇²Y + R(Y) for every species at time `t` (boundary rules applied to `y`).
+    pub fn rhs(&self, y: &[Vec<f64>], t: f64) -> Vec<Vec<f64>> {
+        let ns = y.len();
+        let mut f: Vec<Vec<f64>> = (0..ns).map(|s| self.diffusion_of(&y[s], s, t)).collect();
+        let (mut c, mut r) = (vec![0.0; ns], vec![0.0; ns]);
+        for idx in 0..self.nx * self.ny {
+            for (s, cs) in c.iter_mut().enumerate() {
+                *cs = y[s][idx];
+            }
+            (self.react)(&c, &mut r);
+            for s in 0..ns {
+                f[s][idx] += r[s];
             }
         }
-        self.fields = next;
+        f
+    }
+
+    /// One forward-Euler step of length `dt` from time `t`.
+    pub fn step(&mut self, t: f64, dt: f64) {
+        let f = self.rhs(&self.fields, t);
+        for (y, fs) in self.fields.iter_mut().zip(&f) {
+            for (v, d) in y.iter_mut().zip(fs) {
+                *v += dt * d;
+            }
+        }
+    }
+
+    /// One classic fourth-order Runge–Kutta step: with steps well below the explicit
+    /// limit, the f64 reference the schemes are measured against.
+    pub fn rk4_step(&mut self, t: f64, dt: f64) {
+        let y0 = self.fields.clone();
+        let axpy = |a: f64, k: &[Vec<f64>]| -> Vec<Vec<f64>> {
+            y0.iter()
+                .zip(k)
+                .map(|(y, k)| y.iter().zip(k).map(|(y, k)| y + a * k).collect())
+                .collect()
+        };
+        let k1 = self.rhs(&y0, t);
+        let k2 = self.rhs(&axpy(0.5 * dt, &k1), t + 0.5 * dt);
+        let k3 = self.rhs(&axpy(0.5 * dt, &k2), t + 0.5 * dt);
+        let k4 = self.rhs(&axpy(dt, &k3), t + dt);
+        for (s, y) in self.fields.iter_mut().enumerate() {
+            for (i, v) in y.iter_mut().enumerate() {
+                *v = y0[s][i] + dt / 6.0 * (k1[s][i] + 2.0 * k2[s][i] + 2.0 * k3[s][i] + k4[s][i]);
+            }
+        }
+    }
+
+    /// One stabilized Runge–Kutta step with per-stage (μ, ν, μ̃, γ̃, c) — the CPU twin of
+    /// the RKC / RKL2 schemes (in f64 there is nothing to compensate).
+    pub fn stabilized_step(&mut self, t: f64, dt: f64, coefs: &[[f64; 5]]) {
+        let y0 = self.fields.clone();
+        let f0 = self.rhs(&y0, t);
+        let (mut y2, mut y1) = (y0.clone(), y0.clone());
+        let mut c_prev = 0.0;
+        for (j, &[mu, nu, mt, gt, c]) in coefs.iter().enumerate() {
+            let f1 = if j == 0 {
+                f0.clone()
+            } else {
+                self.rhs(&y1, t + c_prev * dt)
+            };
+            let yj: Vec<Vec<f64>> = (0..y0.len())
+                .map(|s| {
+                    (0..y0[s].len())
+                        .map(|i| {
+                            mu * y1[s][i]
+                                + nu * y2[s][i]
+                                + (1.0 - mu - nu) * y0[s][i]
+                                + mt * dt * f1[s][i]
+                                + gt * dt * f0[s][i]
+                        })
+                        .collect()
+                })
+                .collect();
+            y2 = std::mem::replace(&mut y1, yj);
+            c_prev = c;
+        }
+        self.fields = y1;
     }
 
     /// D·∇²f for species `s` (boundary rules applied to `f` itself).
@@ -163,47 +195,5 @@ impl<'a> Reference<'a> {
             }
         }
         out
-    }
-
-    /// One RKL2 step of `stages` stages for the diffusion, then the IMEX reaction pass —
-    /// the CPU twin of the `rkl2` scheme.
-    pub fn rkl2_step(&mut self, t: f64, dt: f64, stages: u32) {
-        let coefs = super::schemes::rkl2_coefficients(stages);
-        for s in 0..self.fields.len() {
-            let y0 = self.fields[s].clone();
-            let l0 = self.diffusion_of(&y0, s, t);
-            let (mut y1, mut y2) = (y0.clone(), y0.clone());
-            for c in &coefs {
-                let l1 = self.diffusion_of(&y1, s, t);
-                let yj: Vec<f64> = (0..y0.len())
-                    .map(|i| {
-                        c[0] * y1[i]
-                            + c[1] * y2[i]
-                            + (1.0 - c[0] - c[1]) * y0[i]
-                            + c[2] * dt * l1[i]
-                            + c[3] * dt * l0[i]
-                    })
-                    .collect();
-                y2 = std::mem::replace(&mut y1, yj);
-            }
-            self.fields[s] = y1;
-        }
-        // Reactions, linearly implicit in each species' own decay.
-        let ns = self.fields.len();
-        let (mut c, mut r, mut r2) = (vec![0.0; ns], vec![0.0; ns], vec![0.0; ns]);
-        for idx in 0..self.nx * self.ny {
-            for (s, cs) in c.iter_mut().enumerate() {
-                *cs = self.fields[s][idx];
-            }
-            (self.react)(&c, &mut r);
-            for s in 0..ns {
-                let h = (c[s].abs() * 1e-3).max(1e-6);
-                let mut bumped = c.clone();
-                bumped[s] += h;
-                (self.react)(&bumped, &mut r2);
-                let jac = (r2[s] - r[s]) / h;
-                self.fields[s][idx] = c[s] + dt * r[s] / (1.0 + dt * (-jac).max(0.0));
-            }
-        }
     }
 }

@@ -245,7 +245,7 @@ impl Resources {
         let grid_buf = uniform("grid", bytemuck::bytes_of(&GridUniform::new(grid, runs)));
         let mut run_data = vec![bytemuck::Zeroable::zeroed(); crate::model::expr::MAX_BATCH];
         for (r, p) in problems.iter().enumerate() {
-            run_data[r] = RunUniform::new(p);
+            run_data[r] = RunUniform::new(p, &p.atol(&[]));
         }
         let runs_buf = uniform("runs", bytemuck::cast_slice::<RunUniform, u8>(&run_data));
         let records = Records::new(gpu, &model.name);
@@ -314,12 +314,12 @@ impl Resources {
         )
     }
 
-    /// Rewrites run `run`'s params, diffusion coefficients and seed.
-    pub fn write_run(&self, gpu: &Gpu, run: usize, p: &Problem) {
+    /// Rewrites run `run`'s params, diffusion coefficients, tolerances and seed.
+    pub fn write_run(&self, gpu: &Gpu, run: usize, p: &Problem, atol: &[f64]) {
         gpu.queue.write_buffer(
             &self.runs_buf,
             (run * std::mem::size_of::<RunUniform>()) as u64,
-            bytemuck::bytes_of(&RunUniform::new(p)),
+            bytemuck::bytes_of(&RunUniform::new(p, atol)),
         );
     }
 

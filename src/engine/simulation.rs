@@ -14,15 +14,18 @@ use std::time::Instant;
 
 use super::adaptive::StepDoubling;
 pub use super::checkpoint::{Checkpoint, Counters};
+use super::controller::ErrorControl;
 use super::controller::{self, Controller};
 use super::events::{self, Depositor};
 use super::gpu::Gpu;
 use super::kernels::{Kernel, Kernels, Needs};
 use super::monitor::{self, Checked};
 use super::plan::StepPlan;
-use super::problem::{Action, Amounts, Problem, Scheme};
+use super::problem::{Action, Amounts, Problem};
 use super::quasi_steady::{CHECK_EVERY, QsPace, QsSolver};
 use super::resources::{self, Current, Resources};
+pub use super::runs::Runs;
+use super::schemes::Family;
 use super::schemes::{Encoding, Stepper};
 use super::stepping::Core;
 use crate::error::{Blowup, Error, Result};
@@ -30,14 +33,12 @@ use crate::model::expr::MAX_BATCH;
 
 pub struct Simulation {
     core: Core,
-    /// One per run.
-    problems: Vec<Problem>,
+    runs: Runs,
     ctl: Controller,
+    /// Euler's step doubling, when asked for.
     doubling: Option<StepDoubling>,
-    time: f64,
-    /// Why each run stopped, if it did.
-    failed: Vec<Option<Blowup>>,
-    counters: Counters,
+    /// The stabilized schemes' error control.
+    rk: Option<ErrorControl>,
     /// The deposit kernel, built on the first event or brush stroke.
     depositor: Option<Depositor>,
 }
@@ -80,39 +81,56 @@ impl Simulation {
         }
         let runs = problems.len();
         resources::check_limits(&first.model, &first.grid, runs, &gpu.limits, &gpu.name)?;
-        let rkl2 = first.numerics.scheme == Scheme::Rkl2;
-        let adaptive = first.numerics.tolerance.is_some();
+        let stabilized = Family::of(first.numerics.scheme).is_some();
+        let adaptive = first.numerics.tolerance.is_some() && !stabilized;
         let kernels = Kernels::new(
             gpu,
             &first.model,
-            &Needs::of(&first.model, rkl2, adaptive),
+            &Needs::of(&first.model, stabilized, adaptive),
             runs > 1,
         )?;
-        // RKL2 stages rotate through 2 extra sets; step doubling keeps a saved state and a
-        // full-step result in the last 2.
-        let scratch = if rkl2 { 2 } else { 0 } + if adaptive { 2 } else { 0 };
+        // The stabilized schemes' stage rotation and slopes; step doubling keeps a saved
+        // state and a full-step result.
+        let scratch = if stabilized {
+            super::schemes::stabilized::SCRATCH
+        } else if adaptive {
+            2
+        } else {
+            0
+        };
         let res = Resources::new(gpu, &kernels, problems, scratch)?;
-        let stepper = Stepper::new(gpu, &res, &kernels, first)?;
+        let stepper = Stepper::new(gpu, &res, &kernels, first);
+        let rates = stabilized.then(|| [&res.fields.scratch[3], &res.fields.scratch[4]]);
+        let qs = QsSolver::new(gpu, &res, &kernels, first, pace, rates);
         let core = Core {
             gpu: gpu.clone(),
             kernels,
             res,
             stepper,
-            qs: QsSolver::new(first, runs, pace),
+            qs,
             current: Current::default(),
         };
-        let doubling = first
-            .numerics
-            .tolerance
-            .map(|tol| StepDoubling::new(&core, tol));
+        let doubling = adaptive
+            .then(|| {
+                first
+                    .numerics
+                    .tolerance
+                    .map(|tol| StepDoubling::new(&core, tol))
+            })
+            .flatten();
         let mut sim = Simulation {
             ctl: Controller::new(first, runs)?,
             core,
-            problems: problems.to_vec(),
+            runs: Runs {
+                problems: problems.to_vec(),
+                failed: vec![None; runs],
+                counters: Counters::default(),
+                time: 0.0,
+                atol: problems.iter().map(|p| p.atol(&[])).collect(),
+                decay: vec![0.0; first.model.species.len()],
+            },
             doubling,
-            time: 0.0,
-            failed: vec![None; runs],
-            counters: Counters::default(),
+            rk: None,
             depositor: None,
         };
         sim.initialise()?;
@@ -120,7 +138,7 @@ impl Simulation {
     }
 
     fn live(&self) -> Vec<bool> {
-        self.failed.iter().map(Option::is_none).collect()
+        self.runs.live()
     }
 
     /// Evaluates the initial conditions on the GPU into set 0 and plans the step from them.
@@ -142,13 +160,22 @@ impl Simulation {
         let c = &self.core;
         let checked = monitor::check_now(&c.gpu, &c.res, &c.kernels, c.current, 0.0)?;
         for (r, ch) in checked.iter().enumerate() {
-            let p = &self.problems[r];
+            let p = &self.runs.problems[r];
             if ch.nan | ch.runaway != 0 {
                 return Err(monitor::initial_not_finite(p, ch));
             }
             self.ctl.plans[r] = StepPlan::for_problem(p, ch.rate, ch.soft)?;
+            for (d, &c) in self.runs.decay.iter_mut().zip(&ch.decay) {
+                *d = d.max(c);
+            }
         }
         self.ctl.combine(&self.live());
+        if Family::of(self.runs.problems[0].numerics.scheme).is_some() {
+            // The error control, with tolerances from each species' initial extent.
+            let mut rk = ErrorControl::new(self.ctl.plan.dt);
+            super::stabilized_driver::retune(&self.core, &mut self.runs, &mut rk, &checked);
+            self.rk = Some(rk);
+        }
         Ok(())
     }
 
@@ -168,14 +195,14 @@ impl Simulation {
     pub fn advance(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
         let started = Instant::now();
         let result = self.advance_through_events(until, progress);
-        self.counters.seconds += started.elapsed().as_secs_f64();
+        self.runs.counters.seconds += started.elapsed().as_secs_f64();
         result
     }
 
     /// `advance`, stopping at each event time on the way to apply it.
     fn advance_through_events(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
         loop {
-            let next = events::next_time(&self.problems, self.time, until);
+            let next = events::next_time(&self.runs.problems, self.runs.time, until);
             let stop = next.unwrap_or(until).min(until);
             if !self.advance_inner(stop, progress)? {
                 return Ok(());
@@ -195,8 +222,8 @@ impl Simulation {
 
     /// Applies every run's events scheduled at `t`, deposits encoded into `enc`.
     fn apply_due(&mut self, enc: &mut wgpu::CommandEncoder, t: f64) -> Result<()> {
-        for run in 0..self.problems.len() {
-            let due: Vec<Action> = events::due(&self.problems[run], t)
+        for run in 0..self.runs.problems.len() {
+            let due: Vec<Action> = events::due(&self.runs.problems[run], t)
                 .map(|e| e.action.clone())
                 .collect();
             for action in due {
@@ -228,8 +255,11 @@ impl Simulation {
         depositor.encode(
             &c.gpu,
             enc,
-            &c.res.fields.sets[c.current.index()],
-            &self.problems[run].grid,
+            [
+                &c.res.fields.sets[c.current.index()],
+                &c.res.fields.sets[c.current.other()],
+            ],
+            &self.runs.problems[run].grid,
             c.res.fields.runs,
             run,
             center,
@@ -258,43 +288,55 @@ impl Simulation {
     /// After an intervention: the blow-up check and the reaction-rate probe at once, so a
     /// deposit that makes the reactions stiffer shrinks the step before the next one.
     fn recheck(&mut self) -> Result<()> {
+        self.state_changed();
         let c = &self.core;
-        let checked = monitor::check_now(&c.gpu, &c.res, &c.kernels, c.current, self.time)?;
-        let t = self.time;
+        let checked = monitor::check_now(&c.gpu, &c.res, &c.kernels, c.current, self.runs.time)?;
+        let t = self.runs.time;
         self.process_checks(&checked, t)
     }
 
     /// Steps to `until`; returns whether it got there (with [`QsPace::Deferred`] it may stop
     /// early, after a block of quasi-steady sweeps).
     fn advance_inner(&mut self, until: f64, progress: &mut dyn FnMut(f64)) -> Result<bool> {
+        if let Some(rk) = self.rk.as_mut() {
+            let reached = super::stabilized_driver::advance(
+                &mut self.core,
+                &mut self.runs,
+                rk,
+                &mut self.ctl.plan,
+                until,
+                progress,
+            )?;
+            return self.all_stopped().map(|()| reached);
+        }
         let reached = |t: f64| until - t <= 1e-12 * until.abs().max(1.0);
-        while !reached(self.time) {
-            if self.failed.iter().all(Option::is_some) {
+        while !reached(self.runs.time) {
+            if self.runs.failed.iter().all(Option::is_some) {
                 break;
             }
             if self.core.qs.as_ref().is_some_and(QsSolver::due) && !self.qs_block()? {
                 return Ok(false);
             }
-            let t_before = self.time;
+            let t_before = self.runs.time;
             if let Some(doubling) = &self.doubling {
                 let live = self.live();
                 let probe = doubling.step(
                     &mut self.core,
                     &mut self.ctl,
-                    &self.problems[0],
-                    self.time,
+                    &self.runs.problems[0],
+                    self.runs.time,
                     until,
                     &live,
                 )?;
-                self.time = probe.time;
-                self.counters.steps += probe.steps;
-                self.counters.dispatches += probe.dispatches;
-                self.counters.accepted += probe.accepted;
-                self.counters.rejected += probe.rejected;
+                self.runs.time = probe.time;
+                self.runs.counters.steps += probe.steps;
+                self.runs.counters.dispatches += probe.dispatches;
+                self.runs.counters.accepted += probe.accepted;
+                self.runs.counters.rejected += probe.rejected;
             }
             let mut e = Encoding::new(&self.core.gpu, &self.core.res, "steps");
-            if !reached(self.time) {
-                let (n_total, dt) = self.ctl.split(until - self.time);
+            if !reached(self.runs.time) {
+                let (n_total, dt) = self.ctl.split(until - self.runs.time);
                 // Error estimates and quasi-steady convergence checks come once per batch.
                 let batch = if self.doubling.is_some() || self.core.qs.is_some() {
                     CHECK_EVERY
@@ -304,16 +346,22 @@ impl Simulation {
                 };
                 let k = n_total.min(batch);
                 let plan = self.ctl.plan.clone();
-                self.core
-                    .encode_steps(&mut e, &plan, &self.problems[0], self.time, k, dt)?;
-                self.counters.steps += k;
-                self.time = if k == n_total {
+                self.core.encode_steps(
+                    &mut e,
+                    &plan,
+                    &self.runs.problems[0],
+                    self.runs.time,
+                    k,
+                    dt,
+                )?;
+                self.runs.counters.steps += k;
+                self.runs.time = if k == n_total {
                     until
                 } else {
-                    self.time + k as f64 * dt
+                    self.runs.time + k as f64 * dt
                 };
             }
-            self.counters.dispatches += e.dispatches;
+            self.runs.counters.dispatches += e.dispatches;
             e.submit(&self.core.gpu, &self.core.res);
             if self
                 .core
@@ -324,42 +372,59 @@ impl Simulation {
                 self.converge_qs()?;
             }
             let c = &self.core;
-            let checked = monitor::check_now(&c.gpu, &c.res, &c.kernels, c.current, self.time)?;
+            let checked =
+                monitor::check_now(&c.gpu, &c.res, &c.kernels, c.current, self.runs.time)?;
             self.process_checks(&checked, t_before)?;
-            progress(self.time);
+            progress(self.runs.time);
         }
-        if self.failed.iter().all(Option::is_some) {
-            let first = self.failed.iter().flatten().next().cloned();
+        self.all_stopped()?;
+        Ok(true)
+    }
+
+    /// An error when no run is left (a single run: its blow-up).
+    fn all_stopped(&self) -> Result<()> {
+        if self.runs.all_failed() {
+            let first = self.runs.failed.iter().flatten().next().cloned();
             return Err(match first {
-                Some(b) if self.problems.len() == 1 => b.into(),
+                Some(b) if self.runs.problems.len() == 1 => b.into(),
                 Some(first) => Error::AllStopped {
-                    runs: self.problems.len(),
+                    runs: self.runs.problems.len(),
                     first: Box::new(first),
                 },
                 None => Error::Internal("no run left but none failed".into()),
             });
         }
-        Ok(true)
+        Ok(())
+    }
+
+    /// The state or the equations changed outside a step (an intervention, a parameter):
+    /// the stabilized schemes need F0 again, and the stiffness may have moved.
+    fn state_changed(&mut self) {
+        if let Some(rk) = self.rk.as_mut() {
+            rk.fsal = false;
+            rk.since_rho = None;
+        }
     }
 
     /// Acts on a check: stops runs that blew up, replans runs whose reactions sped up.
     fn process_checks(&mut self, checked: &[Checked], t_before: f64) -> Result<()> {
         let mut replan = false;
         for (run, c) in checked.iter().enumerate() {
-            if self.failed[run].is_some() {
+            if self.runs.failed[run].is_some() {
                 continue;
             }
-            let p = &self.problems[run];
+            let p = &self.runs.problems[run];
             if c.nan | c.runaway != 0 {
-                let b = monitor::blowup(p, c, t_before, self.time);
-                if self.problems.len() == 1 {
-                    self.failed[run] = Some(b.clone());
+                let b = monitor::blowup(p, c, t_before, self.runs.time);
+                if self.runs.problems.len() == 1 {
+                    self.runs.failed[run] = Some(b.clone());
                     return Err(b.into());
                 }
-                self.failed[run] = Some(b);
+                self.runs.failed[run] = Some(b);
                 replan = true;
-            } else if (c.rate > self.ctl.plans[run].reaction_rate * 1.0001
-                || c.soft > self.ctl.plans[run].soft_rate * 1.0001)
+            } else if self.rk.is_none()
+                && (c.rate > self.ctl.plans[run].reaction_rate * 1.0001
+                    || c.soft > self.ctl.plans[run].soft_rate * 1.0001)
                 && c.rate.is_finite()
                 && c.soft.is_finite()
             {
@@ -371,16 +436,16 @@ impl Simulation {
                     c.soft.max(old.soft_rate),
                 )?;
                 replan = true;
-                let left = p.numerics.end - self.time;
+                let left = p.numerics.end - self.runs.time;
                 let zeno = left / plan.dt > 1e9;
                 self.ctl.plans[run] = plan;
                 if zeno {
-                    let b = monitor::zeno(p, c.rate, left, t_before, self.time);
-                    if self.problems.len() == 1 {
-                        self.failed[run] = Some(b.clone());
+                    let b = monitor::zeno(p, c.rate, left, t_before, self.runs.time);
+                    if self.runs.problems.len() == 1 {
+                        self.runs.failed[run] = Some(b.clone());
                         return Err(b.into());
                     }
-                    self.failed[run] = Some(b);
+                    self.runs.failed[run] = Some(b);
                 }
             }
         }
@@ -394,13 +459,13 @@ impl Simulation {
     fn qs_block(&mut self) -> Result<bool> {
         let live = self.live();
         self.core
-            .qs_step(self.time, &live, false, &mut self.counters)
+            .qs_step(self.runs.time, &live, false, &mut self.runs.counters)
     }
 
     fn converge_qs(&mut self) -> Result<()> {
         let live = self.live();
         self.core
-            .qs_step(self.time, &live, true, &mut self.counters)
+            .qs_step(self.runs.time, &live, true, &mut self.runs.counters)
             .map(|_| ())
     }
 
@@ -445,9 +510,19 @@ impl Simulation {
         self.core.qs.as_ref().map_or(0.0, QsSolver::change)
     }
 
+    /// What run `run`'s error control measured against (stabilized schemes only).
+    pub fn tolerances(&self, run: usize) -> Option<super::controller::Tolerances> {
+        let rk = self.rk.as_ref()?;
+        Some(super::controller::Tolerances {
+            atol: self.runs.atol.get(run)?.clone(),
+            memory_h: rk.memory.clone(),
+            raised_by: rk.floor_max,
+        })
+    }
+
     /// Why run `run` stopped, if it did.
     pub fn run_error(&self, run: usize) -> Option<&Blowup> {
-        self.failed.get(run).and_then(Option::as_ref)
+        self.runs.failed.get(run).and_then(Option::as_ref)
     }
 
     /// Run `run`'s fields, one Vec per species (row-major, nx × ny, row 0 at y min).
@@ -457,7 +532,7 @@ impl Simulation {
             &c.gpu,
             &c.res.fields.sets[c.current.index()],
             run,
-            self.problems[0].model.species.len(),
+            self.runs.problems[0].model.species.len(),
         )
     }
 
@@ -469,7 +544,7 @@ impl Simulation {
     /// The model's metrics of every run at the current time, reduced in f64 from per-cell
     /// GPU values.
     pub fn read_metrics_all(&self) -> Result<Vec<Vec<f64>>> {
-        super::metrics::read_all(&self.core, &self.problems[0], self.time)
+        super::metrics::read_all(&self.core, &self.runs.problems[0], self.runs.time)
     }
 
     /// The (first) run's metrics.
@@ -480,52 +555,69 @@ impl Simulation {
     /// A checkpoint of run `run` (taken between `advance` calls).
     pub fn checkpoint(&self, run: usize) -> Result<Checkpoint> {
         let c = &self.core;
+        let f = &c.res.fields;
+        let mut planes = f.read_raw(&c.gpu, &f.sets[c.current.index()], run)?;
+        if let Some(rk) = &self.rk {
+            planes.extend(f.read_raw(&c.gpu, &f.sets[1], run)?);
+            planes.extend(f.read_raw(&c.gpu, &f.scratch[3 + rk.f], run)?);
+        }
         Ok(Checkpoint {
-            time: self.time,
+            time: self.runs.time,
             error_dt: self.ctl.error_dt,
             qs_coupling: c.qs.as_ref().map_or(1.0, |q| q.coupling),
-            plan: self.ctl.plans[run].clone(),
-            counters: self.counters,
-            planes: c
-                .res
-                .fields
-                .read_raw(&c.gpu, &c.res.fields.sets[c.current.index()], run)?,
+            plan: if self.rk.is_some() {
+                self.ctl.plan.clone()
+            } else {
+                self.ctl.plans[run].clone()
+            },
+            counters: self.runs.counters,
+            planes,
+            control: self.rk.clone(),
         })
     }
 
     /// Continues a single-run simulation from `ckpt`: fields, clock, step plan and counters,
     /// so the rest of the run is the same, bit for bit, as if it had never stopped.
     pub fn restore(&mut self, ckpt: &Checkpoint) -> Result<()> {
-        if self.problems.len() != 1 {
+        if self.runs.problems.len() != 1 {
             return Err(Error::Internal(
                 "restore is for single-run simulations".into(),
             ));
         }
         let c = &mut self.core;
-        c.res.fields.write_raw(
-            &c.gpu,
-            &c.res.fields.sets[c.current.index()],
-            0,
-            &ckpt.planes,
-        )?;
-        self.time = ckpt.time;
+        let f = &c.res.fields;
+        let n = f.planes;
+        match (&ckpt.control, self.rk.is_some()) {
+            (Some(control), true) if ckpt.planes.len() == 3 * n => {
+                f.write_raw(&c.gpu, &f.sets[0], 0, &ckpt.planes[..n])?;
+                f.write_raw(&c.gpu, &f.sets[1], 0, &ckpt.planes[n..2 * n])?;
+                f.write_raw(&c.gpu, &f.scratch[3 + control.f], 0, &ckpt.planes[2 * n..])?;
+            }
+            (None, false) => f.write_raw(&c.gpu, &f.sets[c.current.index()], 0, &ckpt.planes)?,
+            _ => {
+                return Err(Error::Internal(
+                    "the checkpoint is of another time scheme".into(),
+                ));
+            }
+        }
+        self.runs.time = ckpt.time;
         self.ctl.error_dt = ckpt.error_dt;
         if let Some(qs) = c.qs.as_mut() {
             qs.coupling = ckpt.qs_coupling;
         }
         // A blow-up after the checkpoint is undone with it; an interactive run re-converges
         // its quasi-steady species before stepping on (a batch run converges every batch).
-        self.failed[0] = None;
+        self.runs.failed[0] = None;
         self.owe_qs();
         self.ctl.plans[0] = ckpt.plan.clone();
         self.ctl.plan = ckpt.plan.clone();
-        self.counters = ckpt.counters;
+        self.runs.counters = ckpt.counters;
         // Deposits before the checkpoint are in its fields; parameter changes are not:
         // replay them, in order, so the run goes on with the values it had.
-        let changes: Vec<(usize, f64)> = self.problems[0]
+        let changes: Vec<(usize, f64)> = self.runs.problems[0]
             .events
             .iter()
-            .filter(|e| e.at <= self.time + events::eps(self.time))
+            .filter(|e| e.at <= self.runs.time + events::eps(self.runs.time))
             .filter_map(|e| match e.action {
                 Action::Param { param, value } => Some((param, value)),
                 Action::Deposit { .. } => None,
@@ -533,6 +625,15 @@ impl Simulation {
             .collect();
         for (param, value) in changes {
             self.set_param(0, param, value)?;
+        }
+        // The error control as it was (replaying the changes must not mark it stale), with
+        // the tolerances it had grown to.
+        if let Some(control) = &ckpt.control {
+            let p = &self.runs.problems[0];
+            let atol = p.atol(&control.scales(0, p.numerics.rtol));
+            self.core.res.write_run(&self.core.gpu, 0, p, &atol);
+            self.runs.atol[0] = atol;
+            self.rk = Some(control.clone());
         }
         Ok(())
     }
@@ -542,12 +643,16 @@ impl Simulation {
     /// `stages` sets the RKL2 stage count (rkl2 scheme only).
     pub fn force_step_unchecked(&mut self, dt: f64, stages: Option<u32>) {
         self.ctl.force(dt, stages);
+        if let Some(rk) = self.rk.as_mut() {
+            rk.forced = Some((dt, stages));
+        }
     }
 
     /// Changes parameter `param` (an index into the model's params) of run `run` from now
     /// on (the app's sliders, scheduled events).
     pub fn set_param(&mut self, run: usize, param: usize, value: f64) -> Result<()> {
         let p = self
+            .runs
             .problems
             .get_mut(run)
             .ok_or_else(|| Error::Internal(format!("no run {run}")))?;
@@ -556,12 +661,15 @@ impl Simulation {
             .get_mut(param)
             .ok_or_else(|| Error::Internal(format!("no param #{param}")))?;
         *slot = value;
-        self.core.res.write_run(&self.core.gpu, run, p);
+        self.core
+            .res
+            .write_run(&self.core.gpu, run, p, &self.runs.atol[run]);
+        self.state_changed();
         Ok(())
     }
 
     pub fn runs(&self) -> usize {
-        self.problems.len()
+        self.runs.problems.len()
     }
     /// The buffer holding the current state (every plane of every run; see
     /// `shaders/common.wgsl` for the layout), for views that read the fields in place.
@@ -577,20 +685,24 @@ impl Simulation {
         self.core.current.index()
     }
     pub fn time(&self) -> f64 {
-        self.time
+        self.runs.time
     }
     /// The plan the batch steps with.
     pub fn plan(&self) -> &StepPlan {
         &self.ctl.plan
     }
     pub fn counters(&self) -> Counters {
-        self.counters
+        self.runs.counters
+    }
+    /// Each species' fastest own decay rate at the start (1/h), for reports.
+    pub fn species_decay(&self) -> &[f64] {
+        &self.runs.decay
     }
     /// The (first) run's problem, with its parameter values as they are now.
     pub fn problem(&self) -> &Problem {
-        &self.problems[0]
+        &self.runs.problems[0]
     }
     pub fn problem_of(&self, run: usize) -> &Problem {
-        &self.problems[run]
+        &self.runs.problems[run]
     }
 }

@@ -54,24 +54,30 @@ pub struct StepUniform {
     pub cy: [[f32; 4]; MAX_PLANES],
 }
 
-/// One run's params, diffusion coefficients and seed.
+/// One run's params, diffusion coefficients, absolute tolerances and seed.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub struct RunUniform {
     pub p: [f32; MAX_PARAMS],
     /// mm²/h per species.
     pub d: [f32; MAX_SPECIES],
+    /// Absolute error tolerance per species (its units), for the error estimate.
+    pub atol: [f32; MAX_SPECIES],
     pub seed: [u32; 4],
 }
 
 impl RunUniform {
-    pub fn new(p: &super::problem::Problem) -> Self {
+    /// `atol`: the absolute tolerance of each species (0 where unused).
+    pub fn new(p: &super::problem::Problem, atol: &[f64]) -> Self {
         let mut r = RunUniform::zeroed();
         for (i, v) in p.params.iter().enumerate() {
             r.p[i] = *v as f32;
         }
         for (i, d) in p.diffusion.iter().enumerate() {
             r.d[i] = *d as f32;
+        }
+        for (i, a) in atol.iter().enumerate() {
+            r.atol[i] = *a as f32;
         }
         r.seed[0] = p.seed;
         r
@@ -186,6 +192,7 @@ pub(crate) mod tests {
             &[
                 ("p", offset_of!(RunUniform, p)),
                 ("d", offset_of!(RunUniform, d)),
+                ("atol", offset_of!(RunUniform, atol)),
                 ("seed", offset_of!(RunUniform, seed)),
             ],
         );

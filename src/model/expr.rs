@@ -74,7 +74,7 @@ pub fn fn_name(role: Role, owner: &str) -> String {
 /// Per-run data (params, diffusion coefficients, seed) for up to `MAX_BATCH` batched runs;
 /// shared by the full shader and the one-expression checks. Mirrors
 /// `engine::uniforms::RunUniform` — keep in sync.
-pub const PARAMS_DECL: &str = "struct XdRun { p: array<vec4<f32>, 16>, d: array<vec4<f32>, 4>, seed: vec4<u32> }\n\
+pub const PARAMS_DECL: &str = "struct XdRun { p: array<vec4<f32>, 16>, d: array<vec4<f32>, 4>, atol: array<vec4<f32>, 4>, seed: vec4<u32> }\n\
      struct XdRuns { r: array<XdRun, 128> }\n\
      @group(0) @binding(2) var<uniform> xd_runs: XdRuns;\n";
 

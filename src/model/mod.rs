@@ -77,6 +77,10 @@ pub struct Species {
     /// cytokines) instead of being stepped in time.
     #[serde(default)]
     pub quasi_steady: bool,
+    /// The absolute error the stabilized schemes allow in this species (its units);
+    /// `None`: [time] atol, else rtol × its scale.
+    #[serde(default)]
+    pub atol: Option<f64>,
 }
 
 impl Species {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::controller::ErrorControl;
 use crate::engine::plan::StepPlan;
 use crate::engine::{Checkpoint, Counters};
 use crate::error::{Error, Result};
@@ -32,6 +33,9 @@ struct Header {
     counters: Counters,
     writer: WriterState,
     plane_bytes: Vec<u64>,
+    /// The stabilized schemes' error control (absent for Euler and older checkpoints).
+    #[serde(default)]
+    control: Option<ErrorControl>,
 }
 
 /// Checkpoints from before the measured coupling: the unmeasured value.
@@ -48,6 +52,7 @@ pub fn save(path: &Path, ckpt: &Checkpoint, writer: &WriterState) -> Result<()> 
         counters: ckpt.counters,
         writer: writer.clone(),
         plane_bytes: ckpt.planes.iter().map(|p| p.len() as u64).collect(),
+        control: ckpt.control.clone(),
     };
     let json = serde_json::to_vec(&header)
         .map_err(|e| Error::Internal(format!("checkpoint header: {e}")))?;
@@ -105,6 +110,7 @@ pub fn load(path: &Path) -> Result<(Checkpoint, WriterState)> {
             plan: header.plan,
             counters: header.counters,
             planes,
+            control: header.control,
         },
         header.writer,
     ))

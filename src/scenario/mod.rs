@@ -44,6 +44,13 @@ pub struct OutputSpec {
 
 pub use crate::colormap::COLORMAPS;
 
+/// The default relative tolerance of the error-controlled schemes: about 0.1% error at the
+/// end of a run, relative to each species' scale (see the README's numerics section).
+pub const DEFAULT_RTOL: f64 = 1e-3;
+/// The tightest relative tolerance accepted (f32 evaluates the right-hand side to about
+/// 1e-7 relative).
+pub const MIN_RTOL: f64 = 1e-6;
+
 /// Where the fields that engine errors can name were written.
 #[derive(Debug, Clone)]
 pub struct Locations {
@@ -352,6 +359,7 @@ impl Ctx<'_> {
                         range: None,
                         description: String::new(),
                         quasi_steady: false,
+                        atol: None,
                     });
                     model.species.len() - 1
                 }
@@ -393,6 +401,16 @@ impl Ctx<'_> {
             }
             if let Some(q) = rs.quasi_steady {
                 s.quasi_steady = q;
+            }
+            if let Some(a) = &rs.atol {
+                if !(*a.get_ref() > 0.0 && a.get_ref().is_finite()) {
+                    return Err(Error::scenario(
+                        self.at(field("atol"), a),
+                        format!("atol of `{name}` must be a positive number"),
+                        "write e.g. atol = 1e-4 (in the species' own units)",
+                    ));
+                }
+                s.atol = Some(*a.get_ref());
             }
             if let Some(u) = &rs.units {
                 s.units = u.clone();
@@ -786,35 +804,92 @@ impl Ctx<'_> {
             }
         };
         let scheme = match t.scheme.as_ref().map(|s| s.get_ref().as_str()) {
-            None | Some("explicit") | Some("euler") => Scheme::Explicit,
+            None | Some("auto") | Some("rkc") => Scheme::Rkc,
             Some("rkl2") | Some("imex") | Some("sts") => Scheme::Rkl2,
+            Some("euler") | Some("explicit") => Scheme::Euler,
             Some(other) => {
                 let s = t.scheme.as_ref().expect("matched Some");
                 return Err(Error::scenario(
                     self.at("time.scheme", s),
                     format!("unknown scheme `{other}`"),
-                    "use scheme = \"explicit\" (default) or \"rkl2\" (super-time-stepped diffusion + implicit decay)",
+                    "leave `scheme` out (the default, RKC with error control), or use \"rkl2\" (RKL2 stages) or \"euler\" (forward Euler, for teaching)",
                 ));
             }
         };
-        let tolerance = match &t.tolerance {
-            None => None,
-            Some(v) if *v.get_ref() > 0.0 && *v.get_ref() < 1.0 => Some(*v.get_ref()),
-            Some(v) => {
-                return Err(Error::scenario(
-                    self.at("time.tolerance", v),
-                    "time.tolerance must be between 0 and 1 (a relative error per step)",
-                    "write e.g. tolerance = 1e-3",
-                ));
+        let positive_below_one = |v: &Option<Spanned<f64>>, field: &str| -> Result<Option<f64>> {
+            match v {
+                None => Ok(None),
+                Some(v) if *v.get_ref() > 0.0 && *v.get_ref() < 1.0 => Ok(Some(*v.get_ref())),
+                Some(v) => Err(Error::scenario(
+                    self.at(format!("time.{field}"), v),
+                    format!("time.{field} must be between 0 and 1 (a relative error)"),
+                    format!("write e.g. {field} = 1e-3"),
+                )),
             }
         };
-        if tolerance.is_some() && dt.is_some() {
+        let tolerance = positive_below_one(&t.tolerance, "tolerance")?;
+        let rtol_given = positive_below_one(&t.rtol, "rtol")?;
+        // f32 evaluates the right-hand side to about 1e-7 of each value: a tighter
+        // tolerance would measure rounding, not the scheme.
+        if scheme != Scheme::Euler
+            && let Some((v, name)) = [(&t.rtol, "rtol"), (&t.tolerance, "tolerance")]
+                .into_iter()
+                .find_map(|(v, n)| {
+                    v.as_ref()
+                        .filter(|v| *v.get_ref() < MIN_RTOL)
+                        .map(|v| (v, n))
+                })
+        {
             return Err(Error::scenario(
-                self.at("time.tolerance", t.tolerance.as_ref().expect("checked")),
-                "`tolerance` (adaptive steps) and a forced `dt` exclude each other",
+                self.at(format!("time.{name}"), v),
+                format!(
+                    "time.{name} = {:e} is below what f32 arithmetic resolves ({MIN_RTOL:e})",
+                    v.get_ref()
+                ),
+                format!(
+                    "use {name} ≥ {MIN_RTOL:e}; for tighter results refine the grid (the O(dx²) error is usually larger)"
+                ),
+            ));
+        }
+        if let (Some(_), Some(r)) = (&tolerance, &t.rtol) {
+            return Err(Error::scenario(
+                self.at("time.rtol", r),
+                "`tolerance` and `rtol` say the same thing",
                 "keep one of them",
             ));
         }
+        let euler = scheme == Scheme::Euler;
+        if (tolerance.is_some() || rtol_given.is_some()) && dt.is_some() {
+            let v = t.tolerance.as_ref().or(t.rtol.as_ref()).expect("checked");
+            return Err(Error::scenario(
+                self.at("time.tolerance", v),
+                "a tolerance (error-controlled steps) and a forced `dt` exclude each other",
+                "keep one of them",
+            ));
+        }
+        if euler && rtol_given.is_some() {
+            return Err(Error::scenario(
+                self.at("time.rtol", t.rtol.as_ref().expect("checked")),
+                "forward Euler takes fixed steps: `rtol` is for the default (error-controlled) schemes",
+                "remove `scheme = \"euler\"`, or use `tolerance` for Euler's step doubling",
+            ));
+        }
+        // For the stabilized schemes `tolerance` is rtol; for Euler, its step doubling.
+        let rtol = rtol_given
+            .or(if euler { None } else { tolerance })
+            .unwrap_or(DEFAULT_RTOL);
+        let tolerance = if euler { tolerance } else { None };
+        let atol = match &t.atol {
+            None => None,
+            Some(v) if *v.get_ref() > 0.0 && v.get_ref().is_finite() => Some(*v.get_ref()),
+            Some(v) => {
+                return Err(Error::scenario(
+                    self.at("time.atol", v),
+                    "time.atol must be a positive number",
+                    "write e.g. atol = 1e-6 (in each species' units), or leave it out",
+                ));
+            }
+        };
         let qs_tolerance = match &t.qs_tolerance {
             None => 1e-6,
             Some(v) if *v.get_ref() >= 5e-8 && *v.get_ref() < 1.0 => *v.get_ref(),
@@ -833,6 +908,8 @@ impl Ctx<'_> {
                 dt,
                 scheme,
                 tolerance,
+                rtol,
+                atol,
                 qs_tolerance,
             },
             dt_at,

@@ -125,6 +125,8 @@ pub struct RawTime {
     pub dt: Option<Spanned<toml::Value>>,
     pub scheme: Option<Spanned<String>>,
     pub tolerance: Option<Spanned<f64>>,
+    pub rtol: Option<Spanned<f64>>,
+    pub atol: Option<Spanned<f64>>,
     pub qs_tolerance: Option<Spanned<f64>>,
 }
 
@@ -142,6 +144,7 @@ pub struct RawSpecies {
     pub units: Option<String>,
     pub range: Option<Spanned<Vec<f64>>>,
     pub description: Option<String>,
+    pub atol: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,18 +1,19 @@
-//! Time schemes, one type each: [`Euler`] (forward Euler, fast species sub-stepped) and
-//! [`Rkl2`] (RKL2 super-time-stepped diffusion, then IMEX reactions). A scheme encodes
-//! `n` steps of `dt` into an [`Encoding`] and leaves the state where [`Current`] says;
-//! the step controller (`controller.rs`) decides `dt`, the simulation submits.
+//! Time schemes, one type each: [`Euler`] (forward Euler, fast species sub-stepped; fixed
+//! steps, for teaching) and [`Stabilized`] (RKC or RKL2 on the whole right-hand side, with
+//! an embedded error estimate; the default). A scheme encodes its steps into an
+//! [`Encoding`] and leaves the state where [`Current`] says; the controller decides the
+//! step, the simulation submits.
 
 mod euler;
-mod rkl2;
+pub mod stabilized;
 
 pub use euler::Euler;
-pub use rkl2::{Rkl2, rkl2_coefficients};
+pub use stabilized::{Family, Stabilized, rkl2_coefficients};
 
 use super::gpu::{Gpu, compute_pass};
 use super::kernels::Kernels;
 use super::plan::StepPlan;
-use super::problem::{Problem, Scheme};
+use super::problem::Problem;
 use super::records::RecordBatch;
 use super::resources::{Current, Resources};
 use crate::error::Result;
@@ -80,23 +81,19 @@ pub struct Env<'a> {
 /// The scheme a simulation steps with.
 pub enum Stepper {
     Euler(Euler),
-    Rkl2(Rkl2),
+    Stabilized(Stabilized),
 }
 
 impl Stepper {
-    pub fn new(
-        gpu: &Gpu,
-        res: &Resources,
-        kernels: &Kernels,
-        problem: &Problem,
-    ) -> Result<Stepper> {
-        Ok(match problem.numerics.scheme {
-            Scheme::Explicit => Stepper::Euler(Euler),
-            Scheme::Rkl2 => Stepper::Rkl2(Rkl2::new(gpu, res, kernels)?),
-        })
+    pub fn new(gpu: &Gpu, res: &Resources, kernels: &Kernels, problem: &Problem) -> Stepper {
+        match Family::of(problem.numerics.scheme) {
+            None => Stepper::Euler(Euler),
+            Some(f) => Stepper::Stabilized(Stabilized::new(gpu, res, kernels, f)),
+        }
     }
 
-    /// Encodes `n` steps of `dt` from `t0`.
+    /// Encodes `n` fixed steps of `dt` from `t0` (Euler; the stabilized schemes are
+    /// driven step by step through [`Stabilized`]).
     pub fn encode(
         &self,
         env: &Env,
@@ -108,7 +105,9 @@ impl Stepper {
     ) -> Result<()> {
         match self {
             Stepper::Euler(s) => s.encode(env, e, current, t0, n, dt),
-            Stepper::Rkl2(s) => s.encode(env, e, current, t0, n, dt),
+            Stepper::Stabilized(_) => Err(crate::error::Error::Internal(
+                "stabilized steps are encoded one at a time".into(),
+            )),
         }
     }
 
@@ -117,7 +116,7 @@ impl Stepper {
         match self {
             Stepper::Euler(_) if plan.substeps > 1 => plan.substeps as usize + 1,
             Stepper::Euler(_) => 1,
-            Stepper::Rkl2(_) => plan.stages as usize + 1,
+            Stepper::Stabilized(_) => plan.stages as usize + 2,
         }
     }
 }
