@@ -93,22 +93,16 @@ impl QsSolver {
         let rates = rates.unwrap_or([&none, &none]);
         let groups = [0, 1].map(|set| {
             [0, 1].map(|r| {
-                let mut entries = res.uniform_entries();
-                for (binding, buf) in [
-                    (4, &res.fields.sets[set]),
-                    (5, &res.fields.aux),
-                    (6, rates[r]),
-                ] {
-                    entries.push(wgpu::BindGroupEntry {
-                        binding,
-                        resource: buf.as_entire_binding(),
-                    });
-                }
-                gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(&format!("exoderm.bind.qs{set}.{r}")),
-                    layout: &kernels.qs_layout,
-                    entries: &entries,
-                })
+                res.group(
+                    gpu,
+                    &kernels.qs_layout,
+                    &[
+                        (4, &res.fields.sets[set]),
+                        (5, &res.fields.aux),
+                        (6, rates[r]),
+                    ],
+                    &format!("qs{set}.{r}"),
+                )
             })
         });
         Some(QsSolver {

@@ -281,9 +281,22 @@ impl Resources {
         })
     }
 
-    /// The uniform entries every layout starts with: grid, step record, per-run params.
-    pub fn uniform_entries(&self) -> Vec<wgpu::BindGroupEntry<'_>> {
-        uniform_entries([&self.grid_buf, &self.records.buffer, &self.runs_buf])
+    /// A bind group of `layout` with the uniforms every layout starts with (grid, step
+    /// record, per-run params) and `storage` as (binding, buffer) pairs.
+    pub fn group(
+        &self,
+        gpu: &Gpu,
+        layout: &wgpu::BindGroupLayout,
+        storage: &[(u32, &wgpu::Buffer)],
+        label: &str,
+    ) -> wgpu::BindGroup {
+        bind_group(
+            gpu,
+            layout,
+            [&self.grid_buf, &self.records.buffer, &self.runs_buf],
+            storage,
+            label,
+        )
     }
 
     /// A main-layout bind group reading `src`, writing `dst`, with the aux buffer.
@@ -363,16 +376,32 @@ fn bind_main(
     [src, dst, aux]: [&wgpu::Buffer; 3],
     label: &str,
 ) -> wgpu::BindGroup {
+    bind_group(
+        gpu,
+        &kernels.main_layout,
+        uniforms,
+        &[(3, src), (4, dst), (5, aux)],
+        label,
+    )
+}
+
+/// A bind group of `layout`: the uniforms (bindings 0..3), then `storage` as (binding,
+/// buffer) pairs; labelled `exoderm.bind.LABEL`.
+pub fn bind_group(
+    gpu: &Gpu,
+    layout: &wgpu::BindGroupLayout,
+    uniforms: [&wgpu::Buffer; 3],
+    storage: &[(u32, &wgpu::Buffer)],
+    label: &str,
+) -> wgpu::BindGroup {
     let mut entries = uniform_entries(uniforms);
-    for (binding, buf) in [(3, src), (4, dst), (5, aux)] {
-        entries.push(wgpu::BindGroupEntry {
-            binding,
-            resource: buf.as_entire_binding(),
-        });
-    }
+    entries.extend(storage.iter().map(|&(binding, buf)| wgpu::BindGroupEntry {
+        binding,
+        resource: buf.as_entire_binding(),
+    }));
     gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(&format!("exoderm.bind.{label}")),
-        layout: &kernels.main_layout,
+        layout,
         entries: &entries,
     })
 }

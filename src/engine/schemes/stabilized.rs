@@ -223,26 +223,20 @@ impl Stabilized {
         let rot = [&f.scratch[0], &f.scratch[1], &f.scratch[2]];
         let fs = [&f.scratch[3], &f.scratch[4]];
         let group = |label: &str, [x, y, fb, out]: [&wgpu::Buffer; 4]| {
-            let mut entries = res.uniform_entries();
-            for (binding, buf) in [
-                (3, hi),
-                (4, lo),
-                (5, x),
-                (6, y),
-                (7, fb),
-                (8, out),
-                (9, &f.aux),
-            ] {
-                entries.push(wgpu::BindGroupEntry {
-                    binding,
-                    resource: buf.as_entire_binding(),
-                });
-            }
-            gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(&format!("exoderm.bind.rk.{label}")),
-                layout: &kernels.rk_layout,
-                entries: &entries,
-            })
+            res.group(
+                gpu,
+                &kernels.rk_layout,
+                &[
+                    (3, hi),
+                    (4, lo),
+                    (5, x),
+                    (6, y),
+                    (7, fb),
+                    (8, out),
+                    (9, &f.aux),
+                ],
+                &format!("rk.{label}"),
+            )
         };
         let pick = |i: Option<usize>| i.map_or(lo, |i| rot[i]);
         let stage = [0, 1].map(|p| {
@@ -263,18 +257,12 @@ impl Stabilized {
         });
         let commit = (0..3)
             .map(|r| {
-                let mut entries = res.uniform_entries();
-                for (binding, buf) in [(3, hi), (4, lo), (5, rot[r])] {
-                    entries.push(wgpu::BindGroupEntry {
-                        binding,
-                        resource: buf.as_entire_binding(),
-                    });
-                }
-                gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(&format!("exoderm.bind.rk.commit{r}")),
-                    layout: &kernels.commit_layout,
-                    entries: &entries,
-                })
+                res.group(
+                    gpu,
+                    &kernels.commit_layout,
+                    &[(3, hi), (4, lo), (5, rot[r])],
+                    &format!("rk.commit{r}"),
+                )
             })
             .collect();
         let f0 = [0, 1].map(|p| group(&format!("f0.{p}"), [lo, lo, fs[1 - p], fs[p]]));
