@@ -18,6 +18,10 @@ pub enum Dimension {
     Time,
     /// Resolved to mm²/h.
     Diffusion,
+    /// Resolved to 1/h ("0.5 /d", "2 per day", "1e-3 1/s").
+    Rate,
+    /// Resolved to mm/h ("20 um/h", "0.5 mm/d").
+    Speed,
 }
 
 impl Dimension {
@@ -30,6 +34,19 @@ impl Dimension {
             Dimension::Diffusion => {
                 "\"0.2 mm^2/h\", \"6.6 um^2/s\", \"1e-6 cm^2/s\", \"0.5 mm^2/d\" (a bare number means mm^2/h)"
             }
+            Dimension::Rate => "\"0.5 /d\", \"2 per h\", \"1e-3 1/s\" (a bare number means 1/h)",
+            Dimension::Speed => "\"20 um/h\", \"0.5 mm/d\" (a bare number means mm/h)",
+        }
+    }
+
+    /// The internal unit, as written in run reports and the app.
+    pub fn internal(self) -> &'static str {
+        match self {
+            Dimension::Length => "mm",
+            Dimension::Time => "h",
+            Dimension::Diffusion => "mm^2/h",
+            Dimension::Rate => "1/h",
+            Dimension::Speed => "mm/h",
         }
     }
 }
@@ -69,6 +86,46 @@ fn diffusion_factor(unit: &str) -> Option<f64> {
     Some(l * l / t)
 }
 
+fn rate_factor(unit: &str) -> Option<f64> {
+    let per = unit
+        .strip_prefix("1/")
+        .or_else(|| unit.strip_prefix('/'))
+        .or_else(|| unit.strip_prefix("per "))?;
+    Some(1.0 / time_factor(per.trim())?)
+}
+
+fn speed_factor(unit: &str) -> Option<f64> {
+    let compact: String = unit.chars().filter(|c| !c.is_whitespace()).collect();
+    let (len, time) = compact.split_once('/')?;
+    Some(length_factor(len)? / time_factor(time)?)
+}
+
+/// A parameter's value as written: a bare number (kept as is, in whatever units the model's
+/// expressions expect) or a quantity of any dimension exoderm knows, converted to internal
+/// units. Returns the value and, for a quantity, its dimension.
+pub fn parse_any(text: &str) -> Result<(f64, Option<Dimension>), UnitError> {
+    let dims = [
+        Dimension::Time,
+        Dimension::Rate,
+        Dimension::Length,
+        Dimension::Diffusion,
+        Dimension::Speed,
+    ];
+    // A bare number parses under every dimension; with a unit, at most one accepts it.
+    if let Ok(v) = text.trim().parse::<f64>() {
+        return Ok((v, None));
+    }
+    for dim in dims {
+        if let Ok(v) = parse(text, dim) {
+            return Ok((v, Some(dim)));
+        }
+    }
+    Err(UnitError(format!(
+        "\"{}\" is not a number or a quantity with a unit exoderm knows; write a number, or e.g. \"30 min\" (time), \"0.5 /d\" (rate), \"20 um\" (length), \"0.2 mm^2/h\" (diffusion), \"10 um/h\" (speed)",
+        text.trim()
+    )))
+}
+
 /// Parses `text` as a quantity of `dim`, returning it in internal units (mm, h, mm²/h).
 pub fn parse(text: &str, dim: Dimension) -> Result<f64, UnitError> {
     let text = text.trim();
@@ -103,6 +160,8 @@ pub fn parse(text: &str, dim: Dimension) -> Result<f64, UnitError> {
         Dimension::Length => length_factor(unit),
         Dimension::Time => time_factor(unit),
         Dimension::Diffusion => diffusion_factor(unit),
+        Dimension::Rate => rate_factor(unit),
+        Dimension::Speed => speed_factor(unit),
     };
     factor.map(|f| value * f).ok_or_else(|| {
         UnitError(format!(
@@ -146,6 +205,22 @@ mod tests {
         assert!((d - 3.6e-3).abs() < 1e-15, "{d}");
         assert_eq!(parse("0.2 mm^2/h", Dimension::Diffusion).unwrap(), 0.2);
         assert!((parse("2.4 mm²/d", Dimension::Diffusion).unwrap() - 0.1).abs() < 1e-15);
+    }
+
+    #[test]
+    fn rates_speeds_and_any_dimension() {
+        assert_eq!(parse("0.5 /d", Dimension::Rate).unwrap(), 0.5 / 24.0);
+        assert_eq!(parse("2 per h", Dimension::Rate).unwrap(), 2.0);
+        assert_eq!(parse("1 1/min", Dimension::Rate).unwrap(), 60.0);
+        assert_eq!(parse("24 um/h", Dimension::Speed).unwrap(), 0.024);
+        assert_eq!(parse_any("30 min").unwrap(), (0.5, Some(Dimension::Time)));
+        assert_eq!(parse_any("0.5 /d").unwrap(), (0.5 / 24.0, Some(Dimension::Rate)));
+        assert_eq!(parse_any("20 um").unwrap(), (0.02, Some(Dimension::Length)));
+        assert_eq!(parse_any("2.4 mm^2/d").unwrap(), (0.1, Some(Dimension::Diffusion)));
+        assert_eq!(parse_any("0.24 mm/d").unwrap(), (0.01, Some(Dimension::Speed)));
+        assert_eq!(parse_any(" 3.5 ").unwrap(), (3.5, None));
+        let e = parse_any("3 furlongs").unwrap_err();
+        assert!(e.0.contains("\"3 furlongs\" is not a number"), "{e}");
     }
 
     #[test]

@@ -352,6 +352,7 @@ mod tests {
             species: vec![species("a", 0.1), species("o2", 5.0)],
             params: vec![],
             metrics: vec![],
+            defines: vec![],
         };
         let grid = Grid {
             nx: 100,

@@ -340,8 +340,12 @@ fn equations(model: &Model) -> String {
         species,
         params,
         metrics,
+        defines,
     } = model;
     let mut out = format!("{name}\n");
+    for d in defines {
+        let _ = writeln!(out, "define {} = {:?}", d.name, d.expr.source);
+    }
     for s in species {
         let crate::model::Species {
             name,

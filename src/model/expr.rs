@@ -33,11 +33,13 @@ pub enum Role {
     Reaction,
     /// x, y, t, species, params.
     Metric,
+    /// A `[define]`: x, y, t, species, params, the defines before it.
+    Define,
 }
 
 impl Role {
     fn sees_species(self) -> bool {
-        matches!(self, Role::Reaction | Role::Metric)
+        matches!(self, Role::Reaction | Role::Metric | Role::Define)
     }
 
     fn prefix(self) -> &'static str {
@@ -49,6 +51,7 @@ impl Role {
             Role::Outside => "xd_out_",
             Role::Reaction => "xd_react_",
             Role::Metric => "xd_metric_",
+            Role::Define => "xd_def_",
         }
     }
 
@@ -62,6 +65,9 @@ impl Role {
             }
             Role::Reaction => "reaction terms may use the species, x, y (mm), t (h) and the params",
             Role::Metric => "metrics may use the species, x, y (mm), t (h) and the params",
+            Role::Define => {
+                "defines may use the species, x, y (mm), t (h), the params and other defines"
+            }
         }
     }
 }
@@ -110,12 +116,69 @@ pub fn function(
             i / 4
         ));
     }
+    for d in needed_defines(model, source) {
+        let d = &model.defines[d];
+        // A define that uses species exists only where species do; elsewhere its name is
+        // unknown and `check` says why.
+        if role.sees_species() || !d.uses_species {
+            text.push_str(&format!("    let {} = ({});\n", d.name, d.expr.source));
+        }
+    }
     text.push_str("    return (");
     let start = text.len();
     text.push_str(source);
     let end = text.len();
     text.push_str(");\n}\n");
     (text, start..end)
+}
+
+/// The names an expression mentions, in order (not member accesses such as `v.x`).
+pub fn identifiers(source: &str) -> Vec<&str> {
+    let bytes = source.as_bytes();
+    let mut out = vec![];
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let member = source[..start].trim_end().ends_with('.');
+            if !member {
+                out.push(&source[start..i]);
+            }
+        } else if c.is_ascii_digit() {
+            // A number, with its exponent and suffix (1e-3, 2.0f, 4u), is not a name.
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The defines `source` uses, directly or through each other, as indices in model order
+/// (which is dependency order).
+pub fn needed_defines(model: &Model, source: &str) -> Vec<usize> {
+    let mut need = vec![false; model.defines.len()];
+    let mut stack: Vec<usize> = identifiers(source)
+        .into_iter()
+        .filter_map(|n| model.define_index(n))
+        .collect();
+    while let Some(d) = stack.pop() {
+        if !need[d] {
+            need[d] = true;
+            stack.extend(
+                identifiers(&model.defines[d].expr.source)
+                    .into_iter()
+                    .filter_map(|n| model.define_index(n)),
+            );
+        }
+    }
+    (0..need.len()).filter(|&d| need[d]).collect()
 }
 
 /// Checks that `name` can be a species/param/metric name: a WGSL identifier that is not a
@@ -181,7 +244,14 @@ pub fn check(model: &Model, role: Role, owner: &str, expr: &super::Expr) -> Resu
             .split("no definition in scope for identifier: `")
             .nth(1)
             .and_then(|rest| rest.split('`').next());
+        let species_define = unknown
+            .and_then(|n| model.define_index(n))
+            .filter(|&d| model.defines[d].uses_species && !role.sees_species());
         let fix = match unknown {
+            Some(name) if species_define.is_some() => format!(
+                "`{name}` is a define that uses species, and {}; write this expression without it, or make the define not depend on species",
+                role.hint()
+            ),
             Some(name) => format!(
                 "`{name}` is not a name this expression can use; {}: {}",
                 role.hint(),
@@ -237,6 +307,15 @@ fn visible_names(model: &Model, role: Role) -> String {
         "params {}",
         list(model.params.iter().map(|p| p.name.as_str()).collect())
     ));
+    let defines: Vec<&str> = model
+        .defines
+        .iter()
+        .filter(|d| role.sees_species() || !d.uses_species)
+        .map(|d| d.name.as_str())
+        .collect();
+    if !defines.is_empty() {
+        parts.push(format!("defines {}", defines.join(", ")));
+    }
     let mut coords = COORDS.join(", ");
     if role == Role::Initial {
         coords += ", noise";
@@ -258,6 +337,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// Checks every name and expression of a model.
 pub fn check_model(model: &Model) -> Result<()> {
+    for d in &model.defines {
+        check(model, Role::Define, &d.name, &d.expr)?;
+    }
     for s in &model.species {
         check(model, Role::Initial, &s.name, &s.initial)?;
         if let Some(b) = &s.boundary_value {

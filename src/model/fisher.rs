@@ -51,6 +51,7 @@ pub fn model() -> Model {
             expr: Expr::builtin(m, "metrics.covered_area_mm2", "select(0.0, 1.0, u >= 0.5)"),
             reduce: Reduce::Integral,
         }],
+        defines: vec![],
     }
 }
 

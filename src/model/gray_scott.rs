@@ -88,6 +88,7 @@ pub fn model() -> Model {
             expr: Expr::builtin(m, "metrics.pattern_area_mm2", "select(0.0, 1.0, v > 0.1)"),
             reduce: Reduce::Integral,
         }],
+        defines: vec![],
     }
 }
 

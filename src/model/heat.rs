@@ -49,6 +49,7 @@ pub fn model() -> Model {
             ),
         ],
         metrics: vec![],
+        defines: vec![],
     }
 }
 

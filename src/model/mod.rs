@@ -134,6 +134,17 @@ pub struct Metric {
     pub reduce: Reduce,
 }
 
+/// A named sub-expression (`[define]`), visible by name in every expression that can see
+/// what it uses: one that uses species (directly or through another define) only where
+/// species are visible.
+#[derive(Debug, Clone, Serialize)]
+pub struct Define {
+    pub name: String,
+    pub expr: Expr,
+    /// Uses a species, directly or through another define.
+    pub uses_species: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Model {
     /// `heat`, `fisher`, ... for built-ins; `custom` for a scenario's own equations.
@@ -142,6 +153,8 @@ pub struct Model {
     pub species: Vec<Species>,
     pub params: Vec<Param>,
     pub metrics: Vec<Metric>,
+    /// In dependency order: each uses only those before it.
+    pub defines: Vec<Define>,
 }
 
 impl Model {
@@ -157,6 +170,10 @@ impl Model {
     pub fn species_names(&self) -> Vec<&str> {
         self.species.iter().map(|s| s.name.as_str()).collect()
     }
+    pub fn define_index(&self, name: &str) -> Option<usize> {
+        self.defines.iter().position(|d| d.name == name)
+    }
+
     pub fn param_index(&self, name: &str) -> Option<usize> {
         self.params.iter().position(|p| p.name == name)
     }

@@ -18,7 +18,7 @@ use toml::Spanned;
 
 use crate::error::{Error, Field, Location, Result};
 use crate::model::{
-    self, Expr, MAX_METRICS, MAX_PARAMS, MAX_SPECIES, Metric, Model, Param, Reduce, Species,
+    self, Define, Expr, MAX_METRICS, MAX_PARAMS, MAX_SPECIES, Metric, Model, Param, Reduce, Species,
 };
 use crate::units::{self, Dimension};
 use raw::RawScenario;
@@ -100,7 +100,7 @@ impl Scenario {
                     field: "(file)".into(),
                 },
                 msg,
-                "see assets/examples/*.toml for the scenario format (keys: model, seed, grid, time, species, reactions, params, metrics, output, explain, view, event)",
+                "see assets/examples/*.toml for the scenario format (keys: model, seed, grid, time, species, reactions, params, define, metrics, output, explain, view, event)",
             )
         })?;
         ctx.build(raw)
@@ -235,6 +235,7 @@ impl Ctx<'_> {
         self.apply_species(&raw, &mut model)?;
         self.apply_reactions(&raw, &mut model)?;
         self.apply_params(&raw, &mut model)?;
+        self.apply_defines(&raw, &mut model)?;
         self.apply_metrics(&raw, &mut model)?;
         if model.species.is_empty() {
             return Err(Error::scenario(
@@ -291,6 +292,7 @@ impl Ctx<'_> {
                 species: vec![],
                 params: vec![],
                 metrics: vec![],
+                defines: vec![],
             },
         };
         if let Some(m) = rm {
@@ -469,14 +471,45 @@ impl Ctx<'_> {
                     "rename the param",
                 ));
             }
-            let number = |v: &toml::Value, what: &str| -> Result<f64> {
+            // A number, or a quantity with a unit ("0.5 /d", "30 min") converted once to
+            // exoderm's units (mm, h) so no expression needs a hand-written `/ 24.0`.
+            let mut dim = None;
+            let mut number = |v: &toml::Value, what: &str| -> Result<f64> {
                 match v {
                     toml::Value::Integer(i) => Ok(*i as f64),
                     toml::Value::Float(f) if f.is_finite() => Ok(*f),
+                    toml::Value::String(text) => {
+                        let (value, d) = units::parse_any(text).map_err(|e| {
+                            Error::scenario(
+                                at.clone(),
+                                format!("{what}: {}", e.0),
+                                format!("write e.g. {n} = 1.0 or {n} = \"0.5 /d\""),
+                            )
+                        })?;
+                        if let Some(d) = d {
+                            if dim.is_some_and(|seen| seen != d) {
+                                return Err(Error::scenario(
+                                    at.clone(),
+                                    format!("{what}: \"{text}\" is not in the same kind of unit as the rest of param `{n}`"),
+                                    "give value and range in units of one kind (e.g. all times or all rates)",
+                                ));
+                            }
+                            dim = Some(d);
+                        }
+                        if value.is_finite() {
+                            Ok(value)
+                        } else {
+                            Err(Error::scenario(
+                                at.clone(),
+                                format!("{what} must be finite"),
+                                format!("write e.g. {n} = 1.0"),
+                            ))
+                        }
+                    }
                     _ => Err(Error::scenario(
                         at.clone(),
-                        format!("{what} must be a finite number"),
-                        format!("write e.g. {n} = 1.0"),
+                        format!("{what} must be a finite number or a quantity string"),
+                        format!("write e.g. {n} = 1.0 or {n} = \"0.5 /d\""),
                     )),
                 }
             };
@@ -552,6 +585,9 @@ impl Ctx<'_> {
                 }
                 other => p.value = number(other, &format!("param `{n}`"))?,
             }
+            if let Some(d) = dim {
+                p.units = d.internal().to_string();
+            }
             match model.param_index(n) {
                 Some(i) => model.params[i] = p,
                 None => {
@@ -566,6 +602,100 @@ impl Ctx<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `[define]`: named sub-expressions, put in dependency order (a cycle is an error that
+    /// names it), each marked if it uses species (directly or through another define).
+    fn apply_defines(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
+        let mut defs: Vec<Define> = model.defines.clone();
+        for (name, e) in &raw.define {
+            let n = name.get_ref();
+            let field = format!("define.{n}");
+            model::expr::check_name(n, &self.at(&field, name))?;
+            let clash = if model.species_index(n).is_some() {
+                Some("a species")
+            } else if model.param_index(n).is_some() {
+                Some("a param")
+            } else {
+                None
+            };
+            if let Some(what) = clash {
+                return Err(Error::scenario(
+                    self.at(&field, name),
+                    format!("`{n}` is both {what} and a define"),
+                    "rename the define",
+                ));
+            }
+            let d = Define {
+                name: n.clone(),
+                expr: Expr::new(e.get_ref().clone(), self.at(&field, e)),
+                uses_species: false,
+            };
+            match defs.iter().position(|x| &x.name == n) {
+                Some(i) => defs[i] = d,
+                None => defs.push(d),
+            }
+        }
+        // Depth-first topological order; `path` is the chain being visited.
+        let deps: Vec<Vec<usize>> = defs
+            .iter()
+            .map(|d| {
+                model::expr::identifiers(&d.expr.source)
+                    .into_iter()
+                    .filter_map(|n| defs.iter().position(|x| x.name == n))
+                    .collect()
+            })
+            .collect();
+        let mut order = vec![];
+        let mut state = vec![0u8; defs.len()]; // 0 new, 1 on the path, 2 done
+        fn visit(
+            d: usize,
+            deps: &[Vec<usize>],
+            state: &mut [u8],
+            path: &mut Vec<usize>,
+            order: &mut Vec<usize>,
+        ) -> std::result::Result<(), Vec<usize>> {
+            match state[d] {
+                2 => return Ok(()),
+                1 => {
+                    let from = path.iter().position(|&p| p == d).unwrap_or(0);
+                    let mut cycle = path[from..].to_vec();
+                    cycle.push(d);
+                    return Err(cycle);
+                }
+                _ => {}
+            }
+            state[d] = 1;
+            path.push(d);
+            for &e in &deps[d] {
+                visit(e, deps, state, path, order)?;
+            }
+            path.pop();
+            state[d] = 2;
+            order.push(d);
+            Ok(())
+        }
+        for d in 0..defs.len() {
+            visit(d, &deps, &mut state, &mut vec![], &mut order).map_err(|cycle| {
+                let names: Vec<&str> = cycle.iter().map(|&i| defs[i].name.as_str()).collect();
+                Error::scenario(
+                    defs[cycle[0]].expr.at.clone(),
+                    format!("the defines use each other in a circle: {}", names.join(" → ")),
+                    "write one of them without the others (a define may use only defines that do not use it back)",
+                )
+            })?;
+        }
+        let mut sorted: Vec<Define> = Vec::with_capacity(defs.len());
+        for &i in &order {
+            let mut d = defs[i].clone();
+            d.uses_species = model::expr::identifiers(&d.expr.source).into_iter().any(|n| {
+                model.species_index(n).is_some()
+                    || sorted.iter().any(|s| s.name == n && s.uses_species)
+            });
+            sorted.push(d);
+        }
+        model.defines = sorted;
         Ok(())
     }
 

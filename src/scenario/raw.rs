@@ -21,6 +21,9 @@ pub struct RawScenario {
     pub params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     #[serde(default)]
     pub metrics: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    /// Named sub-expressions: `name = "expression"`.
+    #[serde(default)]
+    pub define: BTreeMap<Spanned<String>, Spanned<String>>,
     pub output: Option<Spanned<RawOutput>>,
     pub explain: Option<Spanned<RawExplain>>,
     pub view: Option<Spanned<RawView>>,
