@@ -15,6 +15,7 @@ mod reference;
 mod scenario_errors;
 mod shaders;
 mod stiff;
+mod tissue;
 mod sweep;
 #[cfg(feature = "gui")]
 mod views;

@@ -128,6 +128,43 @@ fn grid_and_boundary_mistakes() {
 }
 
 #[test]
+fn define_mistakes() {
+    // Line 11 is the first define; the circle is named in the order it is walked.
+    let m = err(&species(
+        "[define]\na = \"b + 1.0\"\nb = \"2.0 * a\"\n[reactions]\nu = \"a\"\n",
+    ));
+    assert_has(
+        &m,
+        &["bad.toml:11", "define.a", "in a circle: a → b → a"],
+    );
+    let m = err(&species("[define]\nc = \"c * 2.0\"\n"));
+    assert_has(&m, &["bad.toml:11", "define.c", "circle: c → c"]);
+    let m = err(&species("[define]\nu = \"1.0\"\n"));
+    assert_has(&m, &["bad.toml:11", "define.u", "both a species and a define"]);
+    // A define that uses a species cannot be used where species are not visible.
+    let m = err(&species("[define]\nhalf = \"0.5 * u\"\n").replace(
+        "initial = \"0.0\"",
+        "initial = \"half\"",
+    ));
+    assert_has(
+        &m,
+        &["bad.toml:9", "species[0].initial", "`half` is a define that uses species"],
+    );
+    let m = err(&species("[define]\ng = \"1.0 +\"\n"));
+    assert_has(&m, &["bad.toml:11", "define.g", "invalid expression"]);
+}
+
+#[test]
+fn param_units_mistakes() {
+    let m = err(&species("[params]\nk = \"0.5 /fortnight\"\n"));
+    assert_has(&m, &["bad.toml:11", "params.k", "fortnight"]);
+    let m = err(&species(
+        "[params]\nk = { value = \"0.5 /d\", range = [\"1 h\", \"2 h\"] }\n",
+    ));
+    assert_has(&m, &["bad.toml:11", "params.k", "same kind of unit"]);
+}
+
+#[test]
 fn toml_syntax_error_names_the_line() {
     let m = err(&format!("{GRID}[[species]]\nname = \"u\ninitial = \"0\"\n"));
     assert_has(&m, &["bad.toml:7"]);
