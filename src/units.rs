@@ -214,10 +214,19 @@ mod tests {
         assert_eq!(parse("1 1/min", Dimension::Rate).unwrap(), 60.0);
         assert_eq!(parse("24 um/h", Dimension::Speed).unwrap(), 0.024);
         assert_eq!(parse_any("30 min").unwrap(), (0.5, Some(Dimension::Time)));
-        assert_eq!(parse_any("0.5 /d").unwrap(), (0.5 / 24.0, Some(Dimension::Rate)));
+        assert_eq!(
+            parse_any("0.5 /d").unwrap(),
+            (0.5 / 24.0, Some(Dimension::Rate))
+        );
         assert_eq!(parse_any("20 um").unwrap(), (0.02, Some(Dimension::Length)));
-        assert_eq!(parse_any("2.4 mm^2/d").unwrap(), (0.1, Some(Dimension::Diffusion)));
-        assert_eq!(parse_any("0.24 mm/d").unwrap(), (0.01, Some(Dimension::Speed)));
+        assert_eq!(
+            parse_any("2.4 mm^2/d").unwrap(),
+            (0.1, Some(Dimension::Diffusion))
+        );
+        assert_eq!(
+            parse_any("0.24 mm/d").unwrap(),
+            (0.01, Some(Dimension::Speed))
+        );
         assert_eq!(parse_any(" 3.5 ").unwrap(), (3.5, None));
         let e = parse_any("3 furlongs").unwrap_err();
         assert!(e.0.contains("\"3 furlongs\" is not a number"), "{e}");

@@ -15,7 +15,7 @@ mod reference;
 mod scenario_errors;
 mod shaders;
 mod stiff;
-mod tissue;
 mod sweep;
+mod tissue;
 #[cfg(feature = "gui")]
 mod views;

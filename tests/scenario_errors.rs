@@ -133,22 +133,24 @@ fn define_mistakes() {
     let m = err(&species(
         "[define]\na = \"b + 1.0\"\nb = \"2.0 * a\"\n[reactions]\nu = \"a\"\n",
     ));
-    assert_has(
-        &m,
-        &["bad.toml:11", "define.a", "in a circle: a → b → a"],
-    );
+    assert_has(&m, &["bad.toml:11", "define.a", "in a circle: a → b → a"]);
     let m = err(&species("[define]\nc = \"c * 2.0\"\n"));
     assert_has(&m, &["bad.toml:11", "define.c", "circle: c → c"]);
     let m = err(&species("[define]\nu = \"1.0\"\n"));
-    assert_has(&m, &["bad.toml:11", "define.u", "both a species and a define"]);
-    // A define that uses a species cannot be used where species are not visible.
-    let m = err(&species("[define]\nhalf = \"0.5 * u\"\n").replace(
-        "initial = \"0.0\"",
-        "initial = \"half\"",
-    ));
     assert_has(
         &m,
-        &["bad.toml:9", "species[0].initial", "`half` is a define that uses species"],
+        &["bad.toml:11", "define.u", "both a species and a define"],
+    );
+    // A define that uses a species cannot be used where species are not visible.
+    let m = err(&species("[define]\nhalf = \"0.5 * u\"\n")
+        .replace("initial = \"0.0\"", "initial = \"half\""));
+    assert_has(
+        &m,
+        &[
+            "bad.toml:9",
+            "species[0].initial",
+            "`half` is a define that uses species",
+        ],
     );
     let m = err(&species("[define]\ng = \"1.0 +\"\n"));
     assert_has(&m, &["bad.toml:11", "define.g", "invalid expression"]);
@@ -162,6 +164,30 @@ fn param_units_mistakes() {
         "[params]\nk = { value = \"0.5 /d\", range = [\"1 h\", \"2 h\"] }\n",
     ));
     assert_has(&m, &["bad.toml:11", "params.k", "same kind of unit"]);
+}
+
+#[test]
+fn variable_diffusion_mistakes() {
+    // An expression where a quantity was meant, with an unknown name: the line and the names.
+    let m = err(&species("").replace("diffusion = 0.1", "diffusion = \"d0 * (1.0 + u)\""));
+    assert_has(
+        &m,
+        &["bad.toml:8", "species[0].diffusion", "`d0` is not a name"],
+    );
+    // The teaching Euler step and quasi-steady species take one constant D.
+    let varying = species("").replace("diffusion = 0.1", "diffusion = \"0.1 * (1.0 + u)\"");
+    let m = err(&varying.replace("end = \"1 h\"\n", "end = \"1 h\"\nscheme = \"euler\"\n"));
+    assert_has(
+        &m,
+        &[
+            "bad.toml:9",
+            "diffusion that varies",
+            "scheme `euler`",
+            "rkc",
+        ],
+    );
+    let m = err(&format!("{varying}quasi_steady = true\n"));
+    assert_has(&m, &["bad.toml:8", "quasi-steady species"]);
 }
 
 #[test]

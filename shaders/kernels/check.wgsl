@@ -36,6 +36,19 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     //@end
     if (bad != 0u) { atomicOr(&xd_flags[xd_flag(cx.run, XD_FLAG_NAN)], bad); }
     if (big != 0u) { atomicOr(&xd_flags[xd_flag(cx.run, XD_FLAG_RUNAWAY)], big); }
+    if (XD_VAR_D) {
+        // The largest D present bounds the diffusion part of the spectral radius (a face's
+        // harmonic mean is at most the larger of its two cells').
+        let dd = xd_dcell(cx.run, cx.x, cx.y, t, c);
+        var most = 0.0;
+        //@each k
+        {
+            let m = dd[$k] * xd_stepped($ku);
+            most = max(most, max(max(m.x, m.y), max(m.z, m.w)));
+        }
+        //@end
+        if (most > 0.0 && most < 3.0e38) { atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_DMAX)], bitcast<u32>(most)); }
+    }
     if (!XD_ANY_REACTS) { return; }
     var rate = 0.0;
     var soft = 0.0;

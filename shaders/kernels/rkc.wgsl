@@ -105,6 +105,18 @@ fn xd_rkc_finish(@builtin(global_invocation_id) gid: vec3<u32>) {
     let rate = xd_step.cx[0].w;
     let edge = xd_held_edge(cx);
     let f1 = xd_rhs_x(cx, xd_step.t);
+    // The diffusion coefficients at held sides, for the ghost value's rounding bound.
+    var dedge: XdCell;
+    //@each k
+    dedge[$k] = xd_run_d(cx.run, $ku);
+    //@end
+    if (XD_VAR_D && edge > 0.0) {
+        var yc: XdCell;
+        //@each k
+        yc[$k] = xd_hi[xd_at($ku, cx.idx)] + xd_x[xd_at($ku, cx.idx)];
+        //@end
+        dedge = xd_dcell(cx.run, cx.x, cx.y, xd_step.t, yc);
+    }
     var bad = 0u;
     var big = 0u;
     //@each k
@@ -136,7 +148,7 @@ fn xd_rkc_finish(@builtin(global_invocation_id) gid: vec3<u32>) {
             atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_SPEED + $su)], bitcast<u32>(speed));
             let est = -0.8 * (es - lo) + 0.4 * tau * (f0 + f1[$p].$c);
             let size = max(abs(hi + lo), abs(y1));
-            let stiff = 0.5 * rate + 4.0 * xd_run_d(cx.run, $pu).$c * edge;
+            let stiff = 0.5 * rate + 4.0 * dedge[$p].$c * edge;
             let noise = XD_NOISE * (abs(es) + abs(lo) + tau * (abs(f0) + abs(f1[$p].$c) + stiff * size));
             // What the estimate shows beyond its own rounding is the truncation error.
             var scaled = max(abs(est) - noise, 0.0) / (xd_runs.r[cx.run].atol[$p].$c * xd_step.cy[$p].$c);

@@ -142,12 +142,16 @@ pub fn model_part(model: &Model, fold_d: bool) -> String {
         if let Some(r) = &s.reaction {
             g.function(Role::Reaction, &s.name, &r.source);
         }
+        if let Some(d) = &s.diffusion_expr {
+            g.function(Role::Diffusion, &s.name, &d.source);
+        }
     }
     for m in &model.metrics {
         g.function(Role::Metric, &m.name, &m.expr.source);
     }
     side_functions(&mut g);
     g.initial();
+    g.diffusion_cell();
     g.rates();
     g.rate_of();
     g.metric_group();
@@ -221,9 +225,10 @@ impl<'a> Gen<'a> {
         let m = self.model;
         let reacts = m.species.iter().any(reacts);
         self.line(format!(
-            "const XD_PLANES: u32 = {}u;\nconst XD_SPECIES: u32 = {}u;\nconst XD_ANY_REACTS: bool = {reacts};\nconst XD_FOLD_D: bool = {fold_d};\nalias XdCell = array<vec4<f32>, {}>;",
+            "const XD_PLANES: u32 = {}u;\nconst XD_SPECIES: u32 = {}u;\nconst XD_ANY_REACTS: bool = {reacts};\nconst XD_FOLD_D: bool = {fold_d};\nconst XD_VAR_D: bool = {};\nalias XdCell = array<vec4<f32>, {}>;",
             self.planes,
             m.species.len(),
+            m.has_variable_transport(),
             self.planes
         ));
     }
@@ -306,6 +311,31 @@ impl<'a> Gen<'a> {
         self.line(format!(
             "fn xd_initial(xd_run: u32, x: f32, y: f32, xd_i: u32, xd_j: u32) -> XdCell {{\n    let xd_seed = xd_runs.r[xd_run].seed.x;\n    return {cell};\n}}"
         ));
+    }
+
+    /// `xd_dcell`: every species' diffusion coefficient at a cell (mm²/h): the run's
+    /// constant, or the species' expression of position, time and state.
+    fn diffusion_cell(&mut self) {
+        let m = self.model;
+        let args = self.names().join(", ");
+        self.line("fn xd_dcell(xd_run: u32, x: f32, y: f32, t: f32, xd_c: XdCell) -> XdCell {");
+        self.unpack();
+        let cell = self.cell(|k| {
+            self.plane_vec(k, |s| match &m.species[s].diffusion_expr {
+                // Never negative: a negative coefficient would be anti-diffusion.
+                Some(_) => format!(
+                    "max({}(xd_run, x, y, t, {args}), 0.0)",
+                    expr::fn_name(Role::Diffusion, &m.species[s].name)
+                ),
+                None => format!("xd_runs.r[xd_run].d[{k}].{}", COMPONENTS[s % 4]),
+            })
+        });
+        self.line(format!("    return {cell};\n}}"));
+        self.line(
+            "// The face coefficient between two cells: the harmonic mean (exact flux for a layered\n\
+             // medium with the interface on the face; 0 where either side does not diffuse).\n\
+             fn xd_harm(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> { return select(vec4<f32>(0.0), 2.0 * a * b / (a + b), a * b > vec4<f32>(0.0)); }",
+        );
     }
 
     /// `xd_rates`: the reaction term of every stepped species (0 for the others).
@@ -453,13 +483,13 @@ fn side_functions(g: &mut Gen) {
         // ulp of the state is not rounded away at the edges either.
         let _ = writeln!(
             g.out,
-            "fn xd_sided{k}(rule: u32, hc: vec4<f32>, ec: vec4<f32>, hw: vec4<f32>, ew: vec4<f32>, xd_run: u32, x: f32, y: f32, t: f32, h: f32) -> vec4<f32> {{\n    \
+            "fn xd_sided{k}(rule: u32, hc: vec4<f32>, ec: vec4<f32>, hw: vec4<f32>, ew: vec4<f32>, xd_run: u32, x: f32, y: f32, t: f32, h: f32, dface: vec4<f32>) -> vec4<f32> {{\n    \
              switch rule {{\n        \
              case 1u: {{ return (hw - hc) + (ew - ec); }}\n        \
              case 2u: {{ return 2.0 * (({face} - hc) - ec); }}\n        \
-             case 3u: {{\n            let d = xd_run_d(xd_run, {k}u);\n            \
+             case 3u: {{\n            let d = dface;\n            \
              return select(vec4<f32>(0.0), {flux} * h / d, d > vec4<f32>(0.0));\n        }}\n        \
-             case 4u: {{\n            let d = xd_run_d(xd_run, {k}u) / h;\n            let k = {rate};\n            \
+             case 4u: {{\n            let d = dface / h;\n            let k = {rate};\n            \
              return select(vec4<f32>(0.0), k * (({outside} - hc) - ec) / (d + 0.5 * k), d > vec4<f32>(0.0));\n        }}\n        \
              default: {{ return vec4<f32>(0.0); }}\n    }}\n}}"
         );
@@ -469,7 +499,7 @@ fn side_functions(g: &mut Gen) {
         );
         let _ = write!(
             diff_cases,
-            "case {k}u: {{ return xd_sided{k}(rule, hc, ec, hw, ew, xd_run, x, y, t, h); }} "
+            "case {k}u: {{ return xd_sided{k}(rule, hc, ec, hw, ew, xd_run, x, y, t, h, dface); }} "
         );
     }
     let _ = writeln!(
@@ -478,7 +508,7 @@ fn side_functions(g: &mut Gen) {
     );
     let _ = writeln!(
         g.out,
-        "fn xd_side_diff(k: u32, rule: u32, hc: vec4<f32>, ec: vec4<f32>, hw: vec4<f32>, ew: vec4<f32>, xd_run: u32, x: f32, y: f32, t: f32, h: f32) -> vec4<f32> {{\n    switch k {{ {diff_cases}default: {{ return vec4<f32>(0.0); }} }}\n}}"
+        "fn xd_side_diff(k: u32, rule: u32, hc: vec4<f32>, ec: vec4<f32>, hw: vec4<f32>, ew: vec4<f32>, xd_run: u32, x: f32, y: f32, t: f32, h: f32, dface: vec4<f32>) -> vec4<f32> {{\n    switch k {{ {diff_cases}default: {{ return vec4<f32>(0.0); }} }}\n}}"
     );
 }
 

@@ -28,6 +28,9 @@ pub mod word {
     pub const QS_COUPLING: u32 = 6;
     /// Power iteration: largest |J·v| (f32 bits).
     pub const POWER: u32 = 7;
+    /// The check: the largest diffusion coefficient of any stepped species anywhere
+    /// (f32 bits, mm²/h) — what variable diffusion adds to the spectral radius bound.
+    pub const DMAX: u32 = 8;
     /// Step doubling: largest |Y − X| of species s at `ERROR + s`; stabilized RK: the
     /// largest scaled error estimate of species s (f32 bits).
     pub const ERROR: u32 = 32;
@@ -70,7 +73,7 @@ pub fn wgsl_consts() -> String {
          const XD_FLAG_NAN: u32 = {}u;\nconst XD_FLAG_RUNAWAY: u32 = {}u;\n\
          const XD_FLAG_RATE: u32 = {}u;\nconst XD_FLAG_SOFT_RATE: u32 = {}u;\n\
          const XD_FLAG_QS_CHANGE: u32 = {}u;\nconst XD_FLAG_QS_SIZE: u32 = {}u;\n\
-         const XD_FLAG_QS_COUPLING: u32 = {}u;\nconst XD_FLAG_POWER: u32 = {}u;\n\
+         const XD_FLAG_QS_COUPLING: u32 = {}u;\nconst XD_FLAG_POWER: u32 = {}u;\nconst XD_FLAG_DMAX: u32 = {}u;\n\
          const XD_FLAG_ERROR: u32 = {}u;\nconst XD_FLAG_SIZE: u32 = {}u;\nconst XD_FLAG_DECAY: u32 = {}u;\n\
          const XD_FLAG_HIGH: u32 = {}u;\nconst XD_FLAG_LOW: u32 = {}u;\nconst XD_FLAG_OWN: u32 = {}u;\nconst XD_FLAG_SPEED: u32 = {}u;\n\
          // An f32 as a u32 that orders as the value does (atomicMax over values of any sign).\n\
@@ -86,6 +89,7 @@ pub fn wgsl_consts() -> String {
         word::QS_SIZE,
         word::QS_COUPLING,
         word::POWER,
+        word::DMAX,
         word::ERROR,
         word::SIZE,
         word::DECAY,
@@ -112,6 +116,11 @@ impl<'a> RunFlags<'a> {
 
     fn f32_at(&self, w: u32) -> f64 {
         f32::from_bits(self.words[w as usize]) as f64
+    }
+
+    /// The largest diffusion coefficient of a stepped species (mm²/h; 0 unless checked).
+    pub fn dmax(&self) -> f64 {
+        self.f32_at(word::DMAX)
     }
 
     /// Species (bit mask) that are NaN or infinite somewhere.

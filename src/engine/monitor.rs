@@ -27,6 +27,9 @@ pub struct Checked {
     /// Each species' largest ∂R_s/∂c_s over the cells (1/h): negative when it decays
     /// everywhere, at least that fast; `None` for species without reactions.
     pub own: Vec<Option<f64>>,
+    /// The largest diffusion coefficient of a stepped species anywhere (mm²/h), measured
+    /// where diffusion varies (0 otherwise).
+    pub dmax: f64,
 }
 
 /// Clears the flags, checks the current state (at the service records' time), and queues
@@ -80,6 +83,7 @@ pub fn read(gpu: &Gpu, res: &Resources) -> Result<Vec<Checked>> {
                 .map(|s| f.extent(s))
                 .collect(),
             own: (0..crate::model::MAX_SPECIES).map(|s| f.own(s)).collect(),
+            dmax: f.dmax(),
         })
         .collect())
 }

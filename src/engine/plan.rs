@@ -80,6 +80,35 @@ impl StepPlan {
     /// The plan for `p` given the measured reaction rates (Gershgorin bound and its
     /// IMEX-soft part, 1/h): Euler's stability plan, or the stabilized schemes' first step.
     pub fn for_problem(p: &Problem, rate: f64, soft_rate: f64) -> Result<StepPlan> {
+        // Variable transport lives in the flux-form right-hand side of the stabilized
+        // schemes only: the teaching Euler step and the quasi-steady solve take one D.
+        let explicit = Family::of(p.numerics.scheme).is_none();
+        if let Some(s) = p
+            .model
+            .species
+            .iter()
+            .find(|s| s.has_variable_transport() && (explicit || s.quasi_steady))
+        {
+            let (why, fix) = if s.quasi_steady {
+                (
+                    "a quasi-steady species",
+                    "give it a constant diffusion, or make it stepped (quasi_steady = false)",
+                )
+            } else {
+                (
+                    "scheme `euler`",
+                    "use scheme = \"rkc\" (the default) or \"rkl2\", or a constant diffusion",
+                )
+            };
+            return Err(Error::Problem {
+                field: Field::Diffusion(s.name.clone()),
+                message: format!(
+                    "`{}` has diffusion that varies, which {why} cannot take",
+                    s.name
+                ),
+                fix: fix.into(),
+            });
+        }
         match Family::of(p.numerics.scheme) {
             None => {
                 let mut plan =
@@ -344,6 +373,7 @@ mod tests {
             range: None,
             description: String::new(),
             quasi_steady: false,
+            diffusion_expr: None,
             atol: None,
         };
         let model = Model {

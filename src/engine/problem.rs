@@ -350,6 +350,7 @@ fn equations(model: &Model) -> String {
         let crate::model::Species {
             name,
             diffusion: _,
+            diffusion_expr,
             initial,
             boundary_value,
             boundary_flux,
@@ -365,13 +366,14 @@ fn equations(model: &Model) -> String {
         let src = |e: &Option<crate::model::Expr>| e.as_ref().map(|e| e.source.clone());
         let _ = writeln!(
             out,
-            "species {name} qs={quasi_steady} range={range:?} atol={atol:?} init={:?} bval={:?} flux={:?} rate={:?} out={:?} react={:?}",
+            "species {name} qs={quasi_steady} range={range:?} atol={atol:?} init={:?} bval={:?} flux={:?} rate={:?} out={:?} react={:?} diff={:?}",
             initial.source,
             src(boundary_value),
             src(boundary_flux),
             src(exchange_rate),
             src(outside),
             src(reaction),
+            src(diffusion_expr),
         );
     }
     for p in params {

@@ -22,6 +22,9 @@ pub struct Reference<'a> {
     /// Side data at a face: (species, x, y, t) -> [held value (fixed), inward flux (flux),
     /// exchange rate and outside value (robin)].
     pub face: &'a dyn Fn(usize, f64, f64, f64) -> [f64; 4],
+    /// Diffusion that varies: (species, x, y, t, every species' value) -> D (mm²/h) at a
+    /// cell centre, faces taking the harmonic mean; `None`: the constants above.
+    pub dcell: Option<&'a dyn Fn(usize, f64, f64, f64, &[f64]) -> f64>,
 }
 
 impl<'a> Reference<'a> {
@@ -45,12 +48,29 @@ impl<'a> Reference<'a> {
             fields,
             react,
             face,
+            dcell: None,
         }
+    }
+
+    /// With diffusion that varies (see [`Reference::dcell`]).
+    pub fn with_dcell(mut self, dcell: &'a dyn Fn(usize, f64, f64, f64, &[f64]) -> f64) -> Self {
+        self.dcell = Some(dcell);
+        self
     }
 
     /// The value across side `side` (0 left, 1 right, 2 bottom, 3 top) of cell (i, j) of
     /// species `s`'s values `f`.
-    fn ghost_in(&self, f: &[f64], s: usize, i: usize, j: usize, side: usize, t: f64) -> f64 {
+    #[allow(clippy::too_many_arguments)]
+    fn ghost_in(
+        &self,
+        f: &[f64],
+        s: usize,
+        i: usize,
+        j: usize,
+        side: usize,
+        t: f64,
+        d: f64,
+    ) -> f64 {
         let c = f[j * self.nx + i];
         let x = self.x0 + (i as f64 + 0.5) * self.dx;
         let y = self.y0 + (j as f64 + 0.5) * self.dy;
@@ -70,7 +90,6 @@ impl<'a> Reference<'a> {
                     _ => (x, self.y0 + self.ny as f64 * self.dy, self.dy),
                 };
                 let [value, flux, rate, outside] = (self.face)(s, fx, fy, t);
-                let d = self.diffusion[s];
                 match self.boundary[side] {
                     Boundary::Fixed => 2.0 * value - c,
                     _ if d <= 0.0 => c,
@@ -81,10 +100,29 @@ impl<'a> Reference<'a> {
         }
     }
 
-    /// F(Y) = D∇²Y + R(Y) for every species at time `t` (boundary rules applied to `y`).
+    /// F(Y) = ∇·(D∇Y) + R(Y) for every species at time `t` (boundary rules applied to `y`).
     pub fn rhs(&self, y: &[Vec<f64>], t: f64) -> Vec<Vec<f64>> {
         let ns = y.len();
-        let mut f: Vec<Vec<f64>> = (0..ns).map(|s| self.diffusion_of(&y[s], s, t)).collect();
+        let dcells = self.dcell.map(|dc| {
+            let mut out = vec![vec![0.0; self.nx * self.ny]; ns];
+            let mut c = vec![0.0; ns];
+            for j in 0..self.ny {
+                for i in 0..self.nx {
+                    let idx = j * self.nx + i;
+                    for (s, cs) in c.iter_mut().enumerate() {
+                        *cs = y[s][idx];
+                    }
+                    let (x, yy) = self.centre(i, j);
+                    for (s, o) in out.iter_mut().enumerate() {
+                        o[idx] = dc(s, x, yy, t, &c).max(0.0);
+                    }
+                }
+            }
+            out
+        });
+        let mut f: Vec<Vec<f64>> = (0..ns)
+            .map(|s| self.transport_of(&y[s], s, t, dcells.as_ref().map(|d| &d[s][..])))
+            .collect();
         let (mut c, mut r) = (vec![0.0; ns], vec![0.0; ns]);
         for idx in 0..self.nx * self.ny {
             for (s, cs) in c.iter_mut().enumerate() {
@@ -96,6 +134,13 @@ impl<'a> Reference<'a> {
             }
         }
         f
+    }
+
+    fn centre(&self, i: usize, j: usize) -> (f64, f64) {
+        (
+            self.x0 + (i as f64 + 0.5) * self.dx,
+            self.y0 + (j as f64 + 0.5) * self.dy,
+        )
     }
 
     /// One forward-Euler step of length `dt` from time `t`.
@@ -163,35 +208,63 @@ impl<'a> Reference<'a> {
 
     /// D·∇²f for species `s` (boundary rules applied to `f` itself).
     pub fn diffusion_of(&self, f: &[f64], s: usize, t: f64) -> Vec<f64> {
+        self.transport_of(f, s, t, None)
+    }
+
+    /// ∇·(D∇f) for species `s`: D the constant, or per cell (`dcell`, harmonic means at
+    /// faces; at a non-periodic side the cell's own).
+    fn transport_of(&self, f: &[f64], s: usize, t: f64, dcell: Option<&[f64]>) -> Vec<f64> {
         let (nx, ny) = (self.nx, self.ny);
+        let harm = |a: f64, b: f64| {
+            if a * b > 0.0 {
+                2.0 * a * b / (a + b)
+            } else {
+                0.0
+            }
+        };
         let mut out = vec![0.0; f.len()];
         for j in 0..ny {
             for i in 0..nx {
                 let idx = j * nx + i;
                 let c = f[idx];
-                let w = if i > 0 {
-                    f[idx - 1]
-                } else {
-                    self.ghost_in(f, s, i, j, 0, t)
-                };
-                let e = if i + 1 < nx {
-                    f[idx + 1]
-                } else {
-                    self.ghost_in(f, s, i, j, 1, t)
-                };
-                let so = if j > 0 {
-                    f[idx - nx]
-                } else {
-                    self.ghost_in(f, s, i, j, 2, t)
-                };
-                let no = if j + 1 < ny {
-                    f[idx + nx]
-                } else {
-                    self.ghost_in(f, s, i, j, 3, t)
-                };
-                out[idx] = self.diffusion[s]
-                    * ((w + e - 2.0 * c) / (self.dx * self.dx)
-                        + (so + no - 2.0 * c) / (self.dy * self.dy));
+                // (neighbour index if inside or periodic, side) per face.
+                let faces = [
+                    (if i > 0 { Some(idx - 1) } else { None }, idx + nx - 1, 0),
+                    (
+                        if i + 1 < nx { Some(idx + 1) } else { None },
+                        (idx + 1).wrapping_sub(nx),
+                        1,
+                    ),
+                    (
+                        if j > 0 { Some(idx - nx) } else { None },
+                        idx + (ny - 1) * nx,
+                        2,
+                    ),
+                    (if j + 1 < ny { Some(idx + nx) } else { None }, i, 3),
+                ];
+                let mut sum = 0.0;
+                for (inside, wrap, side) in faces {
+                    let periodic = self.boundary[side] == Boundary::Periodic;
+                    let d = match dcell {
+                        None => self.diffusion[s],
+                        Some(dc) => match inside {
+                            Some(n) => harm(dc[idx], dc[n]),
+                            None if periodic => harm(dc[idx], dc[wrap]),
+                            None => dc[idx],
+                        },
+                    };
+                    let other = match inside {
+                        Some(n) => f[n],
+                        None => self.ghost_in(f, s, i, j, side, t, d),
+                    };
+                    let h2 = if side < 2 {
+                        self.dx * self.dx
+                    } else {
+                        self.dy * self.dy
+                    };
+                    sum += d * (other - c) / h2;
+                }
+                out[idx] = sum;
             }
         }
         out

@@ -8,7 +8,7 @@
 use super::controller::ErrorControl;
 use super::layout::RunFlags;
 use super::monitor::{self, Checked};
-use super::plan::{StepPlan, diffusion_radius};
+use super::plan::{StepPlan, diffusion_limit, diffusion_radius};
 use super::problem::Seen;
 use super::quasi_steady::{QsPace, QsSolver};
 use super::runs::Runs;
@@ -186,6 +186,7 @@ fn judge(runs: &Runs, words: &[u32]) -> Outcome {
                     decay: vec![],
                     extent: vec![],
                     own: vec![],
+                    dmax: 0.0,
                 },
             ));
             continue;
@@ -270,14 +271,23 @@ fn prepare(core: &mut Core, runs: &mut Runs, rk: &mut ErrorControl) -> Result<()
             .filter(|(_, l)| **l)
             .map(|(r, _)| *r)
             .fold(0.0, f64::max);
-        // The power iteration approaches ρ from below: 20% to spare; the diffusion part
-        // is known exactly and bounds it from below.
-        rk.rho = (1.2 * power).max(diffusion_radius(&runs.problems[0]));
-        // The reactions' Jacobian bound (the estimate's noise floor) and the species'
-        // extents (their tolerances).
+        // The reactions' Jacobian bound (the estimate's noise floor), the species'
+        // extents (their tolerances) and the largest diffusion coefficient present.
         let checked =
             monitor::check_now(&core.gpu, &core.res, &core.kernels, core.current, runs.time)?;
         runs.counters.dispatches += 1;
+        // The power iteration approaches ρ from below: 20% to spare; the diffusion part
+        // is known (constant D exactly, variable D through the largest D present) and
+        // bounds it from below.
+        let dmax = checked
+            .iter()
+            .zip(&live)
+            .filter(|(_, l)| **l)
+            .fold(0.0f64, |m, (c, _)| m.max(c.dmax));
+        let varying = 2.0 / diffusion_limit(dmax, &runs.problems[0].grid);
+        rk.rho = (1.2 * power)
+            .max(diffusion_radius(&runs.problems[0]))
+            .max(if varying.is_finite() { varying } else { 0.0 });
         retune(core, runs, rk, &checked);
         rk.since_rho = Some(0);
     }

@@ -35,11 +35,16 @@ pub enum Role {
     Metric,
     /// A `[define]`: x, y, t, species, params, the defines before it.
     Define,
+    /// A diffusion coefficient that varies: x, y, t, species, params.
+    Diffusion,
 }
 
 impl Role {
     fn sees_species(self) -> bool {
-        matches!(self, Role::Reaction | Role::Metric | Role::Define)
+        matches!(
+            self,
+            Role::Reaction | Role::Metric | Role::Define | Role::Diffusion
+        )
     }
 
     fn prefix(self) -> &'static str {
@@ -52,6 +57,7 @@ impl Role {
             Role::Reaction => "xd_react_",
             Role::Metric => "xd_metric_",
             Role::Define => "xd_def_",
+            Role::Diffusion => "xd_diff_",
         }
     }
 
@@ -67,6 +73,9 @@ impl Role {
             Role::Metric => "metrics may use the species, x, y (mm), t (h) and the params",
             Role::Define => {
                 "defines may use the species, x, y (mm), t (h), the params and other defines"
+            }
+            Role::Diffusion => {
+                "a diffusion expression (mm^2/h) may use the species, x, y (mm), t (h), the params and the defines"
             }
         }
     }
@@ -356,6 +365,9 @@ pub fn check_model(model: &Model) -> Result<()> {
         }
         if let Some(r) = &s.reaction {
             check(model, Role::Reaction, &s.name, r)?;
+        }
+        if let Some(d) = &s.diffusion_expr {
+            check(model, Role::Diffusion, &s.name, d)?;
         }
     }
     for m in &model.metrics {

@@ -25,6 +25,7 @@ pub fn model() -> Model {
             range: Some([0.0, 1.0]),
             description: "Cell density relative to confluence.".into(),
             quasi_steady: false,
+            diffusion_expr: None,
             atol: None,
         }],
         params: vec![

@@ -38,6 +38,7 @@ pub fn model() -> Model {
                 range: Some([0.0, 1.0]),
                 description: "Substrate, fed at rate F.".into(),
                 quasi_steady: false,
+                diffusion_expr: None,
                 atol: None,
             },
             Species {
@@ -53,6 +54,7 @@ pub fn model() -> Model {
                 range: Some([0.0, 0.5]),
                 description: "Autocatalyst, removed at rate F + k.".into(),
                 quasi_steady: false,
+                diffusion_expr: None,
                 atol: None,
             },
         ],

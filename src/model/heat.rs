@@ -27,6 +27,7 @@ pub fn model() -> Model {
             range: None,
             description: "A diffusing substance (arbitrary units).".into(),
             quasi_steady: false,
+            diffusion_expr: None,
             atol: None,
         }],
         params: vec![

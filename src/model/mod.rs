@@ -54,8 +54,12 @@ impl Expr {
 #[derive(Debug, Clone, Serialize)]
 pub struct Species {
     pub name: String,
-    /// mm²/h.
+    /// mm²/h (0 when `diffusion_expr` is set).
     pub diffusion: f64,
+    /// Diffusion that varies: an f32 expression of x, y, t, the species and params (mm²/h),
+    /// evaluated at cell centres and combined at each face by the harmonic mean.
+    #[serde(default)]
+    pub diffusion_expr: Option<Expr>,
     /// f32 expression of x, y (mm), t (h), `noise` (uniform in [0,1) per cell) and params.
     pub initial: Expr,
     /// Value held on `fixed` sides; defaults to `initial` evaluated at the current t.
@@ -87,6 +91,12 @@ impl Species {
     /// Stepped in time (diffusion limits, rate probe, sub-steps apply).
     pub fn is_dynamic(&self) -> bool {
         !self.quasi_steady
+    }
+
+    /// Moves by more than constant diffusion (a diffusion expression): only the
+    /// stabilized schemes' flux-form right-hand side handles it.
+    pub fn has_variable_transport(&self) -> bool {
+        self.diffusion_expr.is_some()
     }
 }
 
@@ -161,6 +171,11 @@ impl Model {
     /// Vec4 planes needed to hold the species.
     pub fn planes(&self) -> usize {
         self.species.len().div_ceil(4)
+    }
+
+    /// Some species' transport varies in space, time or state.
+    pub fn has_variable_transport(&self) -> bool {
+        self.species.iter().any(Species::has_variable_transport)
     }
 
     pub fn species_index(&self, name: &str) -> Option<usize> {

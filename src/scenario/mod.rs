@@ -138,11 +138,9 @@ impl Scenario {
             Field::TimeDt => self.at.time_dt.clone(),
             Field::Initial(s) => species(s, &|sp| Some(sp.initial.at.clone())),
             Field::Reaction(s) => species(s, &|sp| sp.reaction.as_ref().map(|r| r.at.clone())),
-            Field::Diffusion(_) => Location {
-                file: self.file.clone(),
-                line: None,
-                field: field.to_string(),
-            },
+            Field::Diffusion(s) => {
+                species(s, &|sp| sp.diffusion_expr.as_ref().map(|d| d.at.clone()))
+            }
         }
     }
 
@@ -361,6 +359,7 @@ impl Ctx<'_> {
                         range: None,
                         description: String::new(),
                         quasi_steady: false,
+                        diffusion_expr: None,
                         atol: None,
                     });
                     model.species.len() - 1
@@ -378,15 +377,26 @@ impl Ctx<'_> {
             }
             let s = &mut model.species[idx];
             if let Some(d) = &rs.diffusion {
-                let v = self.quantity(&field("diffusion"), d, Dimension::Diffusion)?;
-                if v < 0.0 {
-                    return Err(Error::scenario(
-                        self.at(field("diffusion"), d),
-                        format!("diffusion of `{name}` is negative ({v} mm^2/h)"),
-                        "diffusion must be >= 0; use 0 for a species that does not move (e.g. collagen)",
-                    ));
+                // A string that is not "<number> <unit>" is an expression: diffusion that
+                // varies with x, y, t, the species and params.
+                if let toml::Value::String(text) = d.get_ref()
+                    && !looks_like_quantity(text)
+                {
+                    s.diffusion = 0.0;
+                    s.diffusion_expr =
+                        Some(Expr::new(text.clone(), self.at(field("diffusion"), d)));
+                } else {
+                    s.diffusion_expr = None;
+                    let v = self.quantity(&field("diffusion"), d, Dimension::Diffusion)?;
+                    if v < 0.0 {
+                        return Err(Error::scenario(
+                            self.at(field("diffusion"), d),
+                            format!("diffusion of `{name}` is negative ({v} mm^2/h)"),
+                            "diffusion must be >= 0; use 0 for a species that does not move (e.g. collagen)",
+                        ));
+                    }
+                    s.diffusion = v;
                 }
-                s.diffusion = v;
             }
             if let Some(init) = &rs.initial {
                 s.initial = Expr::new(init.get_ref().clone(), self.at(field("initial"), init));
@@ -490,7 +500,9 @@ impl Ctx<'_> {
                             if dim.is_some_and(|seen| seen != d) {
                                 return Err(Error::scenario(
                                     at.clone(),
-                                    format!("{what}: \"{text}\" is not in the same kind of unit as the rest of param `{n}`"),
+                                    format!(
+                                        "{what}: \"{text}\" is not in the same kind of unit as the rest of param `{n}`"
+                                    ),
                                     "give value and range in units of one kind (e.g. all times or all rates)",
                                 ));
                             }
@@ -689,10 +701,12 @@ impl Ctx<'_> {
         let mut sorted: Vec<Define> = Vec::with_capacity(defs.len());
         for &i in &order {
             let mut d = defs[i].clone();
-            d.uses_species = model::expr::identifiers(&d.expr.source).into_iter().any(|n| {
-                model.species_index(n).is_some()
-                    || sorted.iter().any(|s| s.name == n && s.uses_species)
-            });
+            d.uses_species = model::expr::identifiers(&d.expr.source)
+                .into_iter()
+                .any(|n| {
+                    model.species_index(n).is_some()
+                        || sorted.iter().any(|s| s.name == n && s.uses_species)
+                });
             sorted.push(d);
         }
         model.defines = sorted;
@@ -1069,4 +1083,27 @@ impl Ctx<'_> {
         }
         Ok(out)
     }
+}
+
+/// "0.2 mm^2/h", "6.6 um^2/s", "0.1": a number, then at most a unit (letters, digits, ^, /,
+/// spaces). Anything else in a diffusion field ("D0 * (1.0 - n)") is an expression.
+fn looks_like_quantity(text: &str) -> bool {
+    let t = text.trim();
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len()
+        && (b[i].is_ascii_digit()
+            || b[i] == b'.'
+            || ((b[i] == b'-' || b[i] == b'+') && (i == 0 || matches!(b[i - 1], b'e' | b'E')))
+            || (matches!(b[i], b'e' | b'E')
+                && i > 0
+                && b.get(i + 1)
+                    .is_some_and(|n| n.is_ascii_digit() || *n == b'-' || *n == b'+')))
+    {
+        i += 1;
+    }
+    t[..i].parse::<f64>().is_ok()
+        && t[i..]
+            .chars()
+            .all(|c| c.is_alphanumeric() || " ^/²µμ.-".contains(c))
 }
