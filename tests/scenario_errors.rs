@@ -191,6 +191,38 @@ fn variable_diffusion_mistakes() {
 }
 
 #[test]
+fn taxis_and_velocity_mistakes() {
+    let m = err(&species("taxis = { up = \"c\", chi = \"1.0\" }\n"));
+    assert_has(
+        &m,
+        &[
+            "bad.toml:10",
+            "species[0].taxis",
+            "taxis toward `c`, which is not a species",
+            "one of u",
+        ],
+    );
+    let m = err(&species("taxis = { up = \"u\", chi = \"1.0\" }\n"));
+    assert_has(&m, &["bad.toml:10", "cannot move up its own gradient"]);
+    let m = err(&species("taxis = { toward = \"u\", chi = \"1.0\" }\n"));
+    assert_has(&m, &["bad.toml:10", "unknown taxis key `toward`", "up = "]);
+    let m = err(&species("velocity = [\"1.0\"]\n"));
+    assert_has(
+        &m,
+        &["bad.toml:10", "species[0].velocity", "two components"],
+    );
+    let m = err(&species("velocity = [\"1.0\", \"vy0\"]\n"));
+    assert_has(
+        &m,
+        &[
+            "bad.toml:10",
+            "species[0].velocity[1]",
+            "`vy0` is not a name",
+        ],
+    );
+}
+
+#[test]
 fn toml_syntax_error_names_the_line() {
     let m = err(&format!("{GRID}[[species]]\nname = \"u\ninitial = \"0\"\n"));
     assert_has(&m, &["bad.toml:7"]);

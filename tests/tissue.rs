@@ -187,3 +187,136 @@ fn density_dependent_diffusion_conserves_mass_and_matches_the_f64_twin() {
         );
     }
 }
+
+/// A Gaussian carried round a periodic domain by a drift: it should arrive unchanged
+/// one shift later. Returns the L1 error (per mm) and the smallest value seen.
+fn advected_error(ctx: &exoderm::GpuContext, n: u32) -> (f64, f32) {
+    let sc = scenario(&format!(
+        "[grid]\nsize = [{n}, 2]\nextent = [\"4 mm\", \"0.25 mm\"]\nboundary = \"periodic\"\n\
+         [time]\nend = \"1 h\"\noutput_every = \"1 h\"\n\
+         [params]\nv0 = \"1 mm/h\"\n\
+         [[species]]\nname = \"u\"\ndiffusion = 0.0\nvelocity = [\"v0\", \"0.0\"]\n\
+         initial = \"exp(-(x / 0.3) * (x / 0.3))\"\n"
+    ));
+    let mut sim = simulation(ctx, &sc);
+    advance(&mut sim, 1.0);
+    let u = &sim.read_fields().unwrap()[0];
+    let dx = 4.0 / n as f64;
+    let mut err = 0.0;
+    for i in 0..n as usize {
+        let x = -2.0 + (i as f64 + 0.5) * dx;
+        // Where this point was at t = 0, wrapped into [-2, 2).
+        let from = (x - 1.0 + 2.0).rem_euclid(4.0) - 2.0;
+        err += (u[i] as f64 - (-(from / 0.3) * (from / 0.3)).exp()).abs() * dx;
+    }
+    let low = u.iter().fold(f32::INFINITY, |m, &v| m.min(v));
+    eprintln!("advection, {n} cells: {:?}", sim.counters());
+    (err, low)
+}
+
+#[test]
+fn an_advected_profile_arrives_with_second_order_accuracy() {
+    let ctx = gpu_or_skip!();
+    let errs: Vec<(f64, f32)> = [32, 64, 128]
+        .iter()
+        .map(|&n| advected_error(ctx, n))
+        .collect();
+    let orders: Vec<f64> = errs.windows(2).map(|w| (w[0].0 / w[1].0).log2()).collect();
+    eprintln!("advection L1 errors {errs:?}, orders {orders:?}");
+    // Limited upwinding: second order where smooth, clipped at the peak.
+    assert!(orders[1] > 1.6, "observed order {orders:?}");
+    assert!(errs[2].0 < 1.5e-2, "L1 error {:e} at 128 cells", errs[2].0);
+    for (_, low) in &errs {
+        assert!(*low >= 0.0, "a negative density appeared: {low}");
+    }
+}
+
+/// Cells climbing a fixed linear attractant c = 0.8 x with D and χ: the no-flux steady
+/// state balances D n' = χ n c', so n = M e^{χ c / D} / ∫ e^{χ c / D}.
+#[test]
+fn a_keller_segel_steady_profile_matches_its_exact_form() {
+    let ctx = gpu_or_skip!();
+    let sc = scenario(
+        "[grid]\nsize = [64, 2]\nextent = [\"2 mm\", \"0.0625 mm\"]\nboundary = \"no-flux\"\n\
+         [time]\nend = \"60 h\"\noutput_every = \"60 h\"\n\
+         [params]\nchi0 = 0.1\n\
+         [[species]]\nname = \"n\"\ndiffusion = 0.1\ninitial = \"1.0\"\n\
+         taxis = { up = \"c\", chi = \"chi0\" }\n\
+         [[species]]\nname = \"c\"\ndiffusion = 0.0\ninitial = \"0.8 * x\"\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    advance(&mut sim, 60.0);
+    let n = &sim.read_fields().unwrap()[0];
+    let norm = 2.0 * 0.8f64.sinh() / 0.8;
+    let mut worst: f64 = 0.0;
+    for i in 0..64 {
+        let x = -1.0 + (i as f64 + 0.5) / 32.0;
+        let exact = 2.0 * (0.8 * x).exp() / norm;
+        worst = worst.max((n[i] as f64 - exact).abs() / exact);
+    }
+    let mass = sum(n) / 128.0;
+    eprintln!(
+        "Keller-Segel steady state: max relative error {worst:e}, mass {mass} ({} steps)",
+        sim.counters().steps
+    );
+    assert!(worst < 2e-3, "steady profile off by {worst:e} (relative)");
+    assert!((mass - 1.0).abs() < 1e-5, "mass per cell {mass}, was 1");
+}
+
+/// Taxis with volume filling up a diffusing, produced attractant, plus a drift, periodic in
+/// x and no-flux in y, against the f64 twin; mass conserved, nothing negative.
+#[test]
+fn taxis_and_drift_match_the_f64_twin() {
+    let ctx = gpu_or_skip!();
+    let sc = scenario(
+        "[grid]\nsize = [24, 20]\nextent = [\"3 mm\", \"2.5 mm\"]\n\
+         boundary = { left = \"periodic\", right = \"periodic\", bottom = \"no-flux\", top = \"no-flux\" }\n\
+         [time]\nend = \"0.5 h\"\noutput_every = \"0.5 h\"\nrtol = 1e-5\n\
+         [params]\nchi0 = 0.4\n\
+         [[species]]\nname = \"n\"\ndiffusion = 0.01\n\
+         initial = \"0.9 * exp(-4.0 * ((x - 0.4) * (x - 0.4) + y * y))\"\n\
+         taxis = { up = \"c\", chi = \"chi0 * (1.0 - n)\" }\nvelocity = [\"0.0\", \"0.3 * sin(2.0943951 * x)\"]\n\
+         [[species]]\nname = \"c\"\ndiffusion = 0.05\ninitial = \"exp(-((x + 0.5) * (x + 0.5) + (y - 0.3) * (y - 0.3)))\"\n\
+         [reactions]\nc = \"0.5 * n - 0.2 * c\"\n",
+    );
+    let mut sim = simulation(ctx, &sc);
+    let initial = fields_f64(&sim);
+    advance(&mut sim, 0.5);
+    let gpu = sim.read_fields().unwrap();
+    let react = |c: &[f64], out: &mut [f64]| {
+        out[0] = 0.0;
+        out[1] = 0.5 * c[0] - 0.2 * c[1];
+    };
+    let face = |_s: usize, _x: f64, _y: f64, _t: f64| [0.0; 4];
+    let advect = |s: usize, x: f64, _y: f64, _t: f64, c: &[f64]| {
+        if s == 0 {
+            (
+                [0.0, 0.3 * (2.0943951 * x).sin()],
+                vec![(1, 0.4 * (1.0 - c[0]))],
+            )
+        } else {
+            ([0.0, 0.0], vec![])
+        }
+    };
+    let mut cpu = Reference::new(&sc.grid, vec![0.01, 0.05], initial.clone(), &react, &face)
+        .with_advection(&advect);
+    let h = 0.25 * diffusion_limit(0.05, &sc.grid);
+    let steps = (0.5 / h).ceil() as usize;
+    for k in 0..steps {
+        cpu.rk4_step(k as f64 * 0.5 / steps as f64, 0.5 / steps as f64);
+    }
+    for (s, name) in ["n", "c"].iter().enumerate() {
+        let d = max_abs_diff(&gpu[s], &cpu.fields[s]);
+        let moved = max_abs_diff(&gpu[s], &initial[s]);
+        eprintln!(
+            "taxis and drift, {name}: {d:e} off the f64 twin (moved {moved:e}, {} steps)",
+            sim.counters().steps
+        );
+        assert!(d < 2e-5, "{name}: {d:e} off the f64 twin");
+        assert!(moved > 0.02, "{name} barely moved ({moved:e})");
+    }
+    let (m0, m1) = (initial[0].iter().sum::<f64>(), sum(&gpu[0]));
+    assert!(((m1 - m0) / m0).abs() < 1e-5, "n's mass {m0} became {m1}");
+    let low = gpu[0].iter().fold(f32::INFINITY, |m, &v| m.min(v));
+    assert!(low >= 0.0, "n went negative: {low}");
+}

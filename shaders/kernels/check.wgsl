@@ -49,6 +49,42 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
         //@end
         if (most > 0.0 && most < 3.0e38) { atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_DMAX)], bitcast<u32>(most)); }
     }
+    if (XD_ADVECT) {
+        // The fastest advection across this cell's +x and +y faces, in cells per hour: the
+        // step's CFL bound.
+        var rx = 0.0;
+        var ry = 0.0;
+        let ne = xd_nb(cx, 1, 0);
+        let nn = xd_nb(cx, 0, 1);
+        if (ne.ok) {
+            var yb: XdCell;
+            //@each k
+            yb[$k] = xd_src[xd_at($ku, ne.idx)];
+            //@end
+            let v = xd_vface0(cx.run, t, cx.x, cx.y, c, ne.x, ne.y, yb, 1.0, xd_grid.dx);
+            //@each k
+            {
+                let a = abs(v[$k]) * xd_stepped($ku);
+                rx = max(rx, max(max(a.x, a.y), max(a.z, a.w)) / xd_grid.dx);
+            }
+            //@end
+        }
+        if (nn.ok) {
+            var yb: XdCell;
+            //@each k
+            yb[$k] = xd_src[xd_at($ku, nn.idx)];
+            //@end
+            let v = xd_vface1(cx.run, t, cx.x, cx.y, c, nn.x, nn.y, yb, 1.0, xd_grid.dy);
+            //@each k
+            {
+                let a = abs(v[$k]) * xd_stepped($ku);
+                ry = max(ry, max(max(a.x, a.y), max(a.z, a.w)) / xd_grid.dy);
+            }
+            //@end
+        }
+        let most = rx + ry;
+        if (most > 0.0 && most < 3.0e38) { atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_VMAX)], bitcast<u32>(most)); }
+    }
     if (!XD_ANY_REACTS) { return; }
     var rate = 0.0;
     var soft = 0.0;

@@ -145,6 +145,13 @@ pub fn model_part(model: &Model, fold_d: bool) -> String {
         if let Some(d) = &s.diffusion_expr {
             g.function(Role::Diffusion, &s.name, &d.source);
         }
+        for (m, t) in s.taxis.iter().enumerate() {
+            g.function(Role::Taxis, &expr::taxis_owner(&s.name, m), &t.chi.source);
+        }
+        if let Some([vx, vy]) = &s.velocity {
+            g.function(Role::VelocityX, &s.name, &vx.source);
+            g.function(Role::VelocityY, &s.name, &vy.source);
+        }
     }
     for m in &model.metrics {
         g.function(Role::Metric, &m.name, &m.expr.source);
@@ -152,6 +159,8 @@ pub fn model_part(model: &Model, fold_d: bool) -> String {
     side_functions(&mut g);
     g.initial();
     g.diffusion_cell();
+    g.face_velocity(0);
+    g.face_velocity(1);
     g.rates();
     g.rate_of();
     g.metric_group();
@@ -225,10 +234,11 @@ impl<'a> Gen<'a> {
         let m = self.model;
         let reacts = m.species.iter().any(reacts);
         self.line(format!(
-            "const XD_PLANES: u32 = {}u;\nconst XD_SPECIES: u32 = {}u;\nconst XD_ANY_REACTS: bool = {reacts};\nconst XD_FOLD_D: bool = {fold_d};\nconst XD_VAR_D: bool = {};\nalias XdCell = array<vec4<f32>, {}>;",
+            "const XD_PLANES: u32 = {}u;\nconst XD_SPECIES: u32 = {}u;\nconst XD_ANY_REACTS: bool = {reacts};\nconst XD_FOLD_D: bool = {fold_d};\nconst XD_VAR_D: bool = {};\nconst XD_ADVECT: bool = {};\nalias XdCell = array<vec4<f32>, {}>;",
             self.planes,
             m.species.len(),
             m.has_variable_transport(),
+            m.advects(),
             self.planes
         ));
     }
@@ -336,6 +346,51 @@ impl<'a> Gen<'a> {
              // medium with the interface on the face; 0 where either side does not diffuse).\n\
              fn xd_harm(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> { return select(vec4<f32>(0.0), 2.0 * a * b / (a + b), a * b > vec4<f32>(0.0)); }",
         );
+    }
+
+    /// `xd_vface{axis}`: every species' velocity across the face between cell a and its
+    /// neighbour b along `axis` (0: x, 1: y), positive from a to b (`sgn` = +1 when b lies
+    /// in the axis' positive direction): taxis χ̄ (b_up − a_up) / h with χ̄ the mean of
+    /// the two cells' sensitivities, plus the mean drift. 0 for species that do not advect.
+    fn face_velocity(&mut self, axis: usize) {
+        let m = self.model;
+        let args = |cell: &str| -> String {
+            (0..m.species.len())
+                .map(|s| format!("{cell}[{}].{}", s / 4, COMPONENTS[s % 4]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (aa, ab) = (args("ca"), args("cb"));
+        self.line(format!(
+            "fn xd_vface{axis}(xd_run: u32, t: f32, xa: f32, ya: f32, ca: XdCell, xb: f32, yb: f32, cb: XdCell, sgn: f32, h: f32) -> XdCell {{"
+        ));
+        let cell = self.cell(|k| {
+            self.plane_vec(k, |s| {
+                let sp = &m.species[s];
+                let mut terms = vec![];
+                for (i, tx) in sp.taxis.iter().enumerate() {
+                    let f = expr::fn_name(Role::Taxis, &expr::taxis_owner(&sp.name, i));
+                    let u = m.species_index(&tx.up).unwrap_or(0);
+                    let (p, c) = (u / 4, COMPONENTS[u % 4]);
+                    terms.push(format!(
+                        "0.5 * ({f}(xd_run, xa, ya, t, {aa}) + {f}(xd_run, xb, yb, t, {ab})) * (cb[{p}].{c} - ca[{p}].{c}) / h"
+                    ));
+                }
+                if sp.velocity.is_some() {
+                    let role = if axis == 0 { Role::VelocityX } else { Role::VelocityY };
+                    let f = expr::fn_name(role, &sp.name);
+                    terms.push(format!(
+                        "sgn * 0.5 * ({f}(xd_run, xa, ya, t, {aa}) + {f}(xd_run, xb, yb, t, {ab}))"
+                    ));
+                }
+                if terms.is_empty() {
+                    "0.0".into()
+                } else {
+                    terms.join(" + ")
+                }
+            })
+        });
+        self.line(format!("    return {cell};\n}}"));
     }
 
     /// `xd_rates`: the reaction term of every stepped species (0 for the others).

@@ -98,6 +98,10 @@ pub struct ErrorControl {
     /// estimate's f32 noise floor.
     #[serde(default)]
     pub reaction_rate: f64,
+    /// The fastest advection across a cell face (cells per hour, 1/h), measured with ρ:
+    /// steps stay within [`ADVECTION_CFL`] / this.
+    #[serde(default)]
+    pub advect_rate: f64,
     /// Accepted steps since ρ was measured; `None`: measure before the next step.
     pub since_rho: Option<u32>,
     /// Consecutive rejections.
@@ -154,6 +158,11 @@ pub struct Tolerances {
     pub raised_by: f64,
 }
 
+/// The most cells advection may cross in one step. Upwinded fluxes in a stabilized
+/// Runge–Kutta step are stable below about one; half leaves room for the velocity to grow
+/// between measurements (the error control catches the rest).
+pub const ADVECTION_CFL: f64 = 0.5;
+
 /// Steps between spectral-radius measurements (the power iteration costs ~10 products).
 pub const RHO_EVERY: u32 = 25;
 const SAFETY: f64 = 0.9;
@@ -174,6 +183,7 @@ impl ErrorControl {
             e_prev: 1.0,
             rho: 0.0,
             reaction_rate: 0.0,
+            advect_rate: 0.0,
             since_rho: None,
             rejects: 0,
             f: 0,
@@ -267,7 +277,12 @@ impl ErrorControl {
     /// before `until` are even (no sliver of a step at an output time).
     pub fn step_towards(&self, t: f64, until: f64, forced: Option<f64>) -> f64 {
         let left = until - t;
-        let dt = forced.unwrap_or(self.dt);
+        let cfl = if self.advect_rate > 0.0 {
+            ADVECTION_CFL / self.advect_rate
+        } else {
+            f64::INFINITY
+        };
+        let dt = forced.unwrap_or(self.dt.min(cfl));
         if dt >= left * (1.0 - 1e-12) {
             left
         } else if dt > 0.5 * left {

@@ -31,6 +31,9 @@ pub mod word {
     /// The check: the largest diffusion coefficient of any stepped species anywhere
     /// (f32 bits, mm²/h) — what variable diffusion adds to the spectral radius bound.
     pub const DMAX: u32 = 8;
+    /// The check: the fastest advection (taxis, drift) across a cell's faces, in cells per
+    /// hour (f32 bits, 1/h) — the CFL bound on the step.
+    pub const VMAX: u32 = 9;
     /// Step doubling: largest |Y − X| of species s at `ERROR + s`; stabilized RK: the
     /// largest scaled error estimate of species s (f32 bits).
     pub const ERROR: u32 = 32;
@@ -73,7 +76,7 @@ pub fn wgsl_consts() -> String {
          const XD_FLAG_NAN: u32 = {}u;\nconst XD_FLAG_RUNAWAY: u32 = {}u;\n\
          const XD_FLAG_RATE: u32 = {}u;\nconst XD_FLAG_SOFT_RATE: u32 = {}u;\n\
          const XD_FLAG_QS_CHANGE: u32 = {}u;\nconst XD_FLAG_QS_SIZE: u32 = {}u;\n\
-         const XD_FLAG_QS_COUPLING: u32 = {}u;\nconst XD_FLAG_POWER: u32 = {}u;\nconst XD_FLAG_DMAX: u32 = {}u;\n\
+         const XD_FLAG_QS_COUPLING: u32 = {}u;\nconst XD_FLAG_POWER: u32 = {}u;\nconst XD_FLAG_DMAX: u32 = {}u;\nconst XD_FLAG_VMAX: u32 = {}u;\n\
          const XD_FLAG_ERROR: u32 = {}u;\nconst XD_FLAG_SIZE: u32 = {}u;\nconst XD_FLAG_DECAY: u32 = {}u;\n\
          const XD_FLAG_HIGH: u32 = {}u;\nconst XD_FLAG_LOW: u32 = {}u;\nconst XD_FLAG_OWN: u32 = {}u;\nconst XD_FLAG_SPEED: u32 = {}u;\n\
          // An f32 as a u32 that orders as the value does (atomicMax over values of any sign).\n\
@@ -90,6 +93,7 @@ pub fn wgsl_consts() -> String {
         word::QS_COUPLING,
         word::POWER,
         word::DMAX,
+        word::VMAX,
         word::ERROR,
         word::SIZE,
         word::DECAY,
@@ -121,6 +125,11 @@ impl<'a> RunFlags<'a> {
     /// The largest diffusion coefficient of a stepped species (mm²/h; 0 unless checked).
     pub fn dmax(&self) -> f64 {
         self.f32_at(word::DMAX)
+    }
+
+    /// The fastest advection across a cell's faces (1/h; 0 unless checked).
+    pub fn vmax(&self) -> f64 {
+        self.f32_at(word::VMAX)
     }
 
     /// Species (bit mask) that are NaN or infinite somewhere.

@@ -30,6 +30,9 @@ pub struct Checked {
     /// The largest diffusion coefficient of a stepped species anywhere (mm²/h), measured
     /// where diffusion varies (0 otherwise).
     pub dmax: f64,
+    /// The fastest advection across a cell's faces (cells per hour, 1/h), measured where
+    /// species advect (0 otherwise).
+    pub vmax: f64,
 }
 
 /// Clears the flags, checks the current state (at the service records' time), and queues
@@ -84,6 +87,7 @@ pub fn read(gpu: &Gpu, res: &Resources) -> Result<Vec<Checked>> {
                 .collect(),
             own: (0..crate::model::MAX_SPECIES).map(|s| f.own(s)).collect(),
             dmax: f.dmax(),
+            vmax: f.vmax(),
         })
         .collect())
 }

@@ -374,6 +374,8 @@ mod tests {
             description: String::new(),
             quasi_steady: false,
             diffusion_expr: None,
+            taxis: vec![],
+            velocity: None,
             atol: None,
         };
         let model = Model {

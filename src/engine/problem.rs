@@ -351,6 +351,8 @@ fn equations(model: &Model) -> String {
             name,
             diffusion: _,
             diffusion_expr,
+            taxis,
+            velocity,
             initial,
             boundary_value,
             boundary_flux,
@@ -366,7 +368,7 @@ fn equations(model: &Model) -> String {
         let src = |e: &Option<crate::model::Expr>| e.as_ref().map(|e| e.source.clone());
         let _ = writeln!(
             out,
-            "species {name} qs={quasi_steady} range={range:?} atol={atol:?} init={:?} bval={:?} flux={:?} rate={:?} out={:?} react={:?} diff={:?}",
+            "species {name} qs={quasi_steady} range={range:?} atol={atol:?} init={:?} bval={:?} flux={:?} rate={:?} out={:?} react={:?} diff={:?} taxis={:?} velocity={:?}",
             initial.source,
             src(boundary_value),
             src(boundary_flux),
@@ -374,6 +376,13 @@ fn equations(model: &Model) -> String {
             src(outside),
             src(reaction),
             src(diffusion_expr),
+            taxis
+                .iter()
+                .map(|t| (t.up.clone(), t.chi.source.clone()))
+                .collect::<Vec<_>>(),
+            velocity
+                .as_ref()
+                .map(|v| [v[0].source.clone(), v[1].source.clone()]),
         );
     }
     for p in params {

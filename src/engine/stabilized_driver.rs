@@ -187,6 +187,7 @@ fn judge(runs: &Runs, words: &[u32]) -> Outcome {
                     extent: vec![],
                     own: vec![],
                     dmax: 0.0,
+                    vmax: 0.0,
                 },
             ));
             continue;
@@ -285,9 +286,16 @@ fn prepare(core: &mut Core, runs: &mut Runs, rk: &mut ErrorControl) -> Result<()
             .filter(|(_, l)| **l)
             .fold(0.0f64, |m, (c, _)| m.max(c.dmax));
         let varying = 2.0 / diffusion_limit(dmax, &runs.problems[0].grid);
+        // Upwinded advection's eigenvalues fill a disc reaching 2·|v|/h along the real axis.
+        rk.advect_rate = checked
+            .iter()
+            .zip(&live)
+            .filter(|(_, l)| **l)
+            .fold(0.0f64, |m, (c, _)| m.max(c.vmax));
         rk.rho = (1.2 * power)
             .max(diffusion_radius(&runs.problems[0]))
-            .max(if varying.is_finite() { varying } else { 0.0 });
+            .max(if varying.is_finite() { varying } else { 0.0 })
+            .max(2.0 * rk.advect_rate);
         retune(core, runs, rk, &checked);
         rk.since_rho = Some(0);
     }

@@ -37,13 +37,24 @@ pub enum Role {
     Define,
     /// A diffusion coefficient that varies: x, y, t, species, params.
     Diffusion,
+    /// A taxis sensitivity: x, y, t, species, params.
+    Taxis,
+    /// A drift velocity component (x, then y): x, y, t, species, params.
+    VelocityX,
+    VelocityY,
 }
 
 impl Role {
     fn sees_species(self) -> bool {
         matches!(
             self,
-            Role::Reaction | Role::Metric | Role::Define | Role::Diffusion
+            Role::Reaction
+                | Role::Metric
+                | Role::Define
+                | Role::Diffusion
+                | Role::Taxis
+                | Role::VelocityX
+                | Role::VelocityY
         )
     }
 
@@ -58,6 +69,9 @@ impl Role {
             Role::Metric => "xd_metric_",
             Role::Define => "xd_def_",
             Role::Diffusion => "xd_diff_",
+            Role::Taxis => "xd_chi_",
+            Role::VelocityX => "xd_vx_",
+            Role::VelocityY => "xd_vy_",
         }
     }
 
@@ -77,8 +91,16 @@ impl Role {
             Role::Diffusion => {
                 "a diffusion expression (mm^2/h) may use the species, x, y (mm), t (h), the params and the defines"
             }
+            Role::Taxis | Role::VelocityX | Role::VelocityY => {
+                "taxis sensitivities and velocities may use the species, x, y (mm), t (h), the params and the defines"
+            }
         }
     }
+}
+
+/// The owner name of species `species`'s `m`-th taxis term (its function's suffix).
+pub fn taxis_owner(species: &str, m: usize) -> String {
+    format!("{species}_{m}")
 }
 
 /// The name of the generated function for `role` and the thing it belongs to.
@@ -368,6 +390,13 @@ pub fn check_model(model: &Model) -> Result<()> {
         }
         if let Some(d) = &s.diffusion_expr {
             check(model, Role::Diffusion, &s.name, d)?;
+        }
+        for (m, tx) in s.taxis.iter().enumerate() {
+            check(model, Role::Taxis, &taxis_owner(&s.name, m), &tx.chi)?;
+        }
+        if let Some([vx, vy]) = &s.velocity {
+            check(model, Role::VelocityX, &s.name, vx)?;
+            check(model, Role::VelocityY, &s.name, vy)?;
         }
     }
     for m in &model.metrics {

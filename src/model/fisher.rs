@@ -26,6 +26,8 @@ pub fn model() -> Model {
             description: "Cell density relative to confluence.".into(),
             quasi_steady: false,
             diffusion_expr: None,
+            taxis: vec![],
+            velocity: None,
             atol: None,
         }],
         params: vec![

@@ -39,6 +39,8 @@ pub fn model() -> Model {
                 description: "Substrate, fed at rate F.".into(),
                 quasi_steady: false,
                 diffusion_expr: None,
+                taxis: vec![],
+                velocity: None,
                 atol: None,
             },
             Species {
@@ -55,6 +57,8 @@ pub fn model() -> Model {
                 description: "Autocatalyst, removed at rate F + k.".into(),
                 quasi_steady: false,
                 diffusion_expr: None,
+                taxis: vec![],
+                velocity: None,
                 atol: None,
             },
         ],

@@ -28,6 +28,8 @@ pub fn model() -> Model {
             description: "A diffusing substance (arbitrary units).".into(),
             quasi_steady: false,
             diffusion_expr: None,
+            taxis: vec![],
+            velocity: None,
             atol: None,
         }],
         params: vec![

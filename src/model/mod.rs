@@ -60,6 +60,12 @@ pub struct Species {
     /// evaluated at cell centres and combined at each face by the harmonic mean.
     #[serde(default)]
     pub diffusion_expr: Option<Expr>,
+    /// Movement up other species' gradients (chemotaxis, haptotaxis).
+    #[serde(default)]
+    pub taxis: Vec<Taxis>,
+    /// A drift velocity [vx, vy] (mm/h), expressions of x, y, t, the species and params.
+    #[serde(default)]
+    pub velocity: Option<[Expr; 2]>,
     /// f32 expression of x, y (mm), t (h), `noise` (uniform in [0,1) per cell) and params.
     pub initial: Expr,
     /// Value held on `fixed` sides; defaults to `initial` evaluated at the current t.
@@ -96,8 +102,21 @@ impl Species {
     /// Moves by more than constant diffusion (a diffusion expression): only the
     /// stabilized schemes' flux-form right-hand side handles it.
     pub fn has_variable_transport(&self) -> bool {
-        self.diffusion_expr.is_some()
+        self.diffusion_expr.is_some() || self.advects()
     }
+
+    /// Carried by a velocity (taxis or drift): upwinded fluxes.
+    pub fn advects(&self) -> bool {
+        !self.taxis.is_empty() || self.velocity.is_some()
+    }
+}
+
+/// Taxis up the gradient of `up`: flux = chi × (this species) × ∇up, upwinded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Taxis {
+    pub up: String,
+    /// Sensitivity (mm²/h per unit of `up`): an expression of x, y, t, species, params.
+    pub chi: Expr,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +195,11 @@ impl Model {
     /// Some species' transport varies in space, time or state.
     pub fn has_variable_transport(&self) -> bool {
         self.species.iter().any(Species::has_variable_transport)
+    }
+
+    /// Some species is carried by a velocity.
+    pub fn advects(&self) -> bool {
+        self.species.iter().any(Species::advects)
     }
 
     pub fn species_index(&self, name: &str) -> Option<usize> {

@@ -306,6 +306,14 @@ impl Ctx<'_> {
 
     fn apply_species(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
         let builtin = model.name != "custom" && !model.species.is_empty();
+        // Every species name, the model's and the file's (taxis may point at a later one).
+        let mut species_names: Vec<String> = model.species.iter().map(|s| s.name.clone()).collect();
+        for rs in &raw.species {
+            let n = rs.get_ref().name.get_ref();
+            if !species_names.contains(n) {
+                species_names.push(n.clone());
+            }
+        }
         for (i, rs) in raw.species.iter().enumerate() {
             let rs = rs.get_ref();
             let name = rs.name.get_ref().clone();
@@ -360,6 +368,8 @@ impl Ctx<'_> {
                         description: String::new(),
                         quasi_steady: false,
                         diffusion_expr: None,
+                        taxis: vec![],
+                        velocity: None,
                         atol: None,
                     });
                     model.species.len() - 1
@@ -410,6 +420,71 @@ impl Ctx<'_> {
                 if let Some(b) = raw {
                     *slot = Some(Expr::new(b.get_ref().clone(), self.at(field(name), b)));
                 }
+            }
+            if let Some(tx) = &rs.taxis {
+                let at = self.at(field("taxis"), tx);
+                let fix = "write taxis = { up = \"c\", chi = \"chi0\" } (flux = chi × this species × ∇c), or a list of such tables";
+                let tables: Vec<&toml::value::Table> = match tx.get_ref() {
+                    toml::Value::Table(t) => vec![t],
+                    toml::Value::Array(a) => a
+                        .iter()
+                        .map(|v| v.as_table())
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| Error::scenario(at.clone(), "taxis must be tables", fix))?,
+                    _ => return Err(Error::scenario(at, "taxis must be a table", fix)),
+                };
+                s.taxis.clear();
+                for (m, t) in tables.into_iter().enumerate() {
+                    if let Some(k) = t.keys().find(|k| *k != "up" && *k != "chi") {
+                        return Err(Error::scenario(
+                            at.clone(),
+                            format!("unknown taxis key `{k}`"),
+                            fix,
+                        ));
+                    }
+                    let text = |key: &str| {
+                        t.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
+                            Error::scenario(
+                                at.clone(),
+                                format!("taxis[{m}] needs `{key}` as a string"),
+                                fix,
+                            )
+                        })
+                    };
+                    let (up, chi) = (text("up")?, text("chi")?);
+                    let known = species_names.iter().any(|n| n == up);
+                    if !known || up == name {
+                        return Err(Error::scenario(
+                            at.clone(),
+                            if known {
+                                format!("`{name}` cannot move up its own gradient")
+                            } else {
+                                format!("taxis toward `{up}`, which is not a species")
+                            },
+                            format!(
+                                "`up` names the attractant, another species: one of {}",
+                                species_names.join(", ")
+                            ),
+                        ));
+                    }
+                    s.taxis.push(model::Taxis {
+                        up: up.to_string(),
+                        chi: Expr::new(chi, at.clone()),
+                    });
+                }
+            }
+            if let Some(v) = &rs.velocity {
+                let [vx, vy] = v.get_ref().as_slice() else {
+                    return Err(Error::scenario(
+                        self.at(field("velocity"), v),
+                        format!("velocity of `{name}` needs two components"),
+                        "write velocity = [\"vx\", \"vy\"] (expressions in mm/h)",
+                    ));
+                };
+                s.velocity = Some([
+                    Expr::new(vx.get_ref().clone(), self.at(field("velocity[0]"), vx)),
+                    Expr::new(vy.get_ref().clone(), self.at(field("velocity[1]"), vy)),
+                ]);
             }
             if let Some(q) = rs.quasi_steady {
                 s.quasi_steady = q;

@@ -148,6 +148,11 @@ pub struct RawSpecies {
     pub range: Option<Spanned<Vec<f64>>>,
     pub description: Option<String>,
     pub atol: Option<Spanned<f64>>,
+    /// Movement up the gradient of another species: one table { up, chi } or a list of
+    /// them (read by hand: spans do not survive serde's untagged enums).
+    pub taxis: Option<Spanned<toml::Value>>,
+    /// A drift: [vx, vy] expressions (mm/h).
+    pub velocity: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]
