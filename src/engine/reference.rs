@@ -24,12 +24,15 @@ pub struct Reference<'a> {
     pub face: &'a dyn Fn(usize, f64, f64, f64) -> [f64; 4],
     /// Diffusion that varies: (species, x, y, t, every species' value) -> D (mm²/h) at a
     /// cell centre, faces taking the harmonic mean; `None`: the constants above.
-    pub dcell: Option<&'a dyn Fn(usize, f64, f64, f64, &[f64]) -> f64>,
+    pub dcell: Option<&'a DCell>,
     /// Advection: (species, x, y, t, every species' value) -> (drift [vx, vy] in mm/h,
     /// taxis terms (attractant index, sensitivity χ)) at a cell centre; faces take the
     /// means, fluxes are upwinded with the van Leer limited face value.
     pub advect: Option<&'a Advect>,
 }
+
+/// See [`Reference::dcell`].
+pub type DCell = dyn Fn(usize, f64, f64, f64, &[f64]) -> f64;
 
 /// See [`Reference::advect`].
 pub type Advect = dyn Fn(usize, f64, f64, f64, &[f64]) -> ([f64; 2], Vec<(usize, f64)>);
@@ -67,7 +70,7 @@ impl<'a> Reference<'a> {
     }
 
     /// With diffusion that varies (see [`Reference::dcell`]).
-    pub fn with_dcell(mut self, dcell: &'a dyn Fn(usize, f64, f64, f64, &[f64]) -> f64) -> Self {
+    pub fn with_dcell(mut self, dcell: &'a DCell) -> Self {
         self.dcell = Some(dcell);
         self
     }
