@@ -87,9 +87,9 @@ fn defines_are_ordered_by_use() {
     let pos = |n: &str| names.iter().position(|&x| x == n).unwrap();
     assert!(pos("b1") < pos("b2"), "{names:?}");
     let uses: Vec<bool> = sc.model.defines.iter().map(|d| d.uses_species).collect();
-    assert_eq!(uses[pos("b1")], true);
-    assert_eq!(uses[pos("b2")], true, "b2 uses a species through b1");
-    assert_eq!(uses[pos("c0")], false);
+    assert!(uses[pos("b1")]);
+    assert!(uses[pos("b2")], "b2 uses a species through b1");
+    assert!(!uses[pos("c0")]);
 }
 
 /// Two layers (D1 for x < 0, D2 beyond) between held values 1 (left) and 0 (right): the
@@ -203,11 +203,11 @@ fn advected_error(ctx: &exoderm::GpuContext, n: u32) -> (f64, f32) {
     let u = &sim.read_fields().unwrap()[0];
     let dx = 4.0 / n as f64;
     let mut err = 0.0;
-    for i in 0..n as usize {
+    for (i, &ui) in u.iter().take(n as usize).enumerate() {
         let x = -2.0 + (i as f64 + 0.5) * dx;
         // Where this point was at t = 0, wrapped into [-2, 2).
         let from = (x - 1.0 + 2.0).rem_euclid(4.0) - 2.0;
-        err += (u[i] as f64 - (-(from / 0.3) * (from / 0.3)).exp()).abs() * dx;
+        err += (ui as f64 - (-(from / 0.3) * (from / 0.3)).exp()).abs() * dx;
     }
     let low = u.iter().fold(f32::INFINITY, |m, &v| m.min(v));
     eprintln!("advection, {n} cells: {:?}", sim.counters());
@@ -249,10 +249,10 @@ fn a_keller_segel_steady_profile_matches_its_exact_form() {
     let n = &sim.read_fields().unwrap()[0];
     let norm = 2.0 * 0.8f64.sinh() / 0.8;
     let mut worst: f64 = 0.0;
-    for i in 0..64 {
+    for (i, &ni) in n.iter().take(64).enumerate() {
         let x = -1.0 + (i as f64 + 0.5) / 32.0;
         let exact = 2.0 * (0.8 * x).exp() / norm;
-        worst = worst.max((n[i] as f64 - exact).abs() / exact);
+        worst = worst.max((ni as f64 - exact).abs() / exact);
     }
     let mass = sum(n) / 128.0;
     eprintln!(
