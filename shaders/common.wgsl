@@ -34,8 +34,8 @@ struct XdStep {
     pad0: u32,
     // dt/dx² and dt/dy² per species (0 for species not diffusing in this pass), one vec4 per
     // plane; the kernel multiplies by the run's own D. RKL2 stages reuse cx[0] and cy[0].
-    cx: array<vec4<f32>, 4>,
-    cy: array<vec4<f32>, 4>,
+    cx: array<vec4<f32>, 8>,
+    cy: array<vec4<f32>, 8>,
 }
 
 @group(0) @binding(0) var<uniform> xd_grid: XdGrid;

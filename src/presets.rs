@@ -82,3 +82,6 @@ pub fn classroom() -> Vec<(&'static str, &'static str)> {
 
 /// The scenario the app opens first: the most instructive wound.
 pub const DEFAULT: &str = "epidermal_wound";
+
+/// Files the shipped scenarios read (maps), by path under the repository.
+pub const FILES: &[(&str, &[u8])] = &[];

@@ -6,6 +6,7 @@ mod common;
 mod analytic;
 mod checkpoint;
 mod cli;
+mod dosing;
 mod events;
 mod fuzz;
 #[cfg(feature = "gui")]

@@ -223,6 +223,35 @@ fn taxis_and_velocity_mistakes() {
 }
 
 #[test]
+fn map_mistakes() {
+    let dir = std::env::temp_dir().join(format!("exoderm-badmaps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let at = |text: &str| {
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        match Scenario::load(&path) {
+            Ok(_) => panic!("should have been rejected:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let m = at(&species("[maps]\nbed = \"missing.png\"\n"));
+    assert_has(&m, &["bad.toml:11", "maps.bed", "cannot read map file", "missing.png"]);
+    // A 2:1 picture on a square domain would be stretched.
+    std::fs::write(
+        dir.join("wide.npy"),
+        exoderm::output::npy::encode_f32(&[0.0; 8], 2, 4),
+    )
+    .unwrap();
+    let m = at(&species("[maps]\nbed = \"wide.npy\"\n"));
+    assert_has(&m, &["bad.toml:11", "maps.bed", "4×2 pixels", "stretched", "extent"]);
+    std::fs::write(dir.join("notpng.png"), b"hello").unwrap();
+    let m = at(&species("[maps]\nbed = \"notpng.png\"\n"));
+    assert_has(&m, &["bad.toml:11", "is not a PNG"]);
+    let m = at(&species("[maps]\nu = \"wide.npy\"\n"));
+    assert_has(&m, &["bad.toml:11", "both a map and a species"]);
+}
+
+#[test]
 fn toml_syntax_error_names_the_line() {
     let m = err(&format!("{GRID}[[species]]\nname = \"u\ninitial = \"0\"\n"));
     assert_has(&m, &["bad.toml:7"]);

@@ -35,24 +35,37 @@ fn every_builtin_model_shader_validates() {
     }
 }
 
-#[test]
-fn sixteen_species_fit_and_seventeen_do_not() {
-    let mut text = String::from("[grid]\nsize = [8, 8]\nextent = [1.0, 1.0]\n[time]\nend = 1.0\n");
-    for s in 0..16 {
+/// A model of `species` species and `params` params (species s fed by param p(8s + 7), so
+/// every plane and the last params are read).
+pub fn sized_model(species: usize, params: usize) -> String {
+    let mut text = String::from("[grid]\nsize = [8, 8]\nextent = [1.0, 1.0]\n[time]\nend = 1.0\n[params]\n");
+    for p in 0..params {
+        text.push_str(&format!("p{p} = {}\n", p as f64 * 0.001));
+    }
+    for s in 0..species {
         text.push_str(&format!(
             "[[species]]\nname = \"s{s}\"\ndiffusion = 0.1\ninitial = \"0.0\"\n"
         ));
     }
-    text.push_str("[reactions]\ns15 = \"s0 - s15\"\n");
-    let sc = exoderm::Scenario::parse(&text, "t.toml").unwrap();
-    assert_eq!(sc.model.planes(), 4);
+    text.push_str("[reactions]\n");
+    for s in 0..species {
+        text.push_str(&format!("s{s} = \"p{} - 0.1 * s{s}\"\n", (8 * s + 7).min(params - 1)));
+    }
+    text
+}
+
+#[test]
+fn thirty_two_species_and_256_params_fit_and_no_more() {
+    let sc = exoderm::Scenario::parse(&sized_model(32, 256), "t.toml").unwrap();
+    assert_eq!(sc.model.planes(), 8);
+    assert_eq!(sc.model.params.len(), 256);
     exoderm::engine::kernels::sources(&sc.model).unwrap();
-    let more = text.replace(
-        "[reactions]",
-        "[[species]]\nname = \"s16\"\ninitial = \"0.0\"\n[reactions]",
-    );
-    let e = exoderm::Scenario::parse(&more, "t.toml")
+    let e = exoderm::Scenario::parse(&sized_model(33, 256), "t.toml")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("more than 16 species"), "{e}");
+    assert!(e.contains("more than 32 species"), "{e}");
+    let e = exoderm::Scenario::parse(&sized_model(32, 257), "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("more than 256 params"), "{e}");
 }

@@ -320,3 +320,94 @@ fn taxis_and_drift_match_the_f64_twin() {
     let low = gpu[0].iter().fold(f32::INFINITY, |m, &v| m.min(v));
     assert!(low >= 0.0, "n went negative: {low}");
 }
+
+/// A grey PNG of `w`×`h` whose pixel (column c, row r from the top) is `f(c, r)`.
+fn write_png(path: &std::path::Path, w: u32, h: u32, f: impl Fn(u32, u32) -> u8) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().unwrap();
+    let data: Vec<u8> = (0..h).flat_map(|r| (0..w).map(move |c| (r, c))).map(|(r, c)| f(c, r)).collect();
+    writer.write_image_data(&data).unwrap();
+}
+
+fn map_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("exoderm-maps-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A picture as the initial state and in a reaction: the top-left quadrant white, the rest
+/// black; the field starts as the picture (right way up) and grows only where it is white.
+#[test]
+fn a_png_map_reaches_initial_values_and_reactions() {
+    let ctx = gpu_or_skip!();
+    let dir = map_dir("png");
+    write_png(&dir.join("quadrant.png"), 16, 16, |c, r| if c < 8 && r < 8 { 255 } else { 0 });
+    let text = "[grid]\nsize = [16, 16]\nextent = [\"2 mm\", \"2 mm\"]\n\
+                [time]\nend = \"1 h\"\noutput_every = \"1 h\"\n\
+                [maps]\nbed = { file = \"quadrant.png\", range = [0.0, 2.0] }\n\
+                [[species]]\nname = \"u\"\ndiffusion = 0.0\ninitial = \"bed\"\n\
+                [reactions]\nu = \"0.5 * select(0.0, 1.0, bed > 1.0)\"\n";
+    let path = dir.join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    let sc = exoderm::Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = simulation(ctx, &sc);
+    let start = sim.read_fields().unwrap();
+    // Row 0 is y min: the picture's bottom; the white quadrant is top-left (x < 0, y > 0).
+    assert_eq!(start[0][15 * 16], 2.0, "top-left cell");
+    assert_eq!(start[0][15], 0.0, "bottom-right cell");
+    assert_eq!(start[0][15 * 16 + 15], 0.0, "top-right cell");
+    advance(&mut sim, 1.0);
+    let end = sim.read_fields().unwrap();
+    assert!((end[0][15 * 16] - 2.5).abs() < 1e-5, "{}", end[0][15 * 16]);
+    assert!(end[0][0].abs() < 1e-6, "{}", end[0][0]);
+}
+
+/// One of exoderm's own .npy outputs read back as a map: same grid, same values.
+#[test]
+fn an_npy_map_round_trips_an_output() {
+    let ctx = gpu_or_skip!();
+    let dir = map_dir("npy");
+    let (nx, ny) = (12, 8);
+    let data: Vec<f32> = (0..nx * ny).map(|i| (i % nx) as f32 * 0.25 + (i / nx) as f32).collect();
+    std::fs::write(dir.join("f.npy"), exoderm::output::npy::encode_f32(&data, ny, nx)).unwrap();
+    let text = format!(
+        "[grid]\nsize = [{nx}, {ny}]\nextent = [\"3 mm\", \"2 mm\"]\n[time]\nend = \"1 h\"\n\
+         [maps]\nf = \"f.npy\"\n[[species]]\nname = \"u\"\ndiffusion = 0.0\ninitial = \"f\"\n"
+    );
+    let path = dir.join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    let sc = exoderm::Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let sim = simulation(ctx, &sc);
+    assert_eq!(sim.read_fields().unwrap()[0], data);
+}
+
+/// The largest model (32 species, 256 params) runs on lavapipe's 8 storage buffers per
+/// stage, two runs batched with different params: each run follows its own params
+/// (ds/dt = p − 0.1 s from 0: s(t) = 10 p (1 − e^{−0.1 t})).
+#[test]
+fn the_largest_model_runs_batched() {
+    let ctx = gpu_or_skip!();
+    let text = crate::shaders::sized_model(32, 256).replace("end = 1.0", "end = 1.0\nscheme = \"euler\"\ndt = 0.01");
+    let sc = scenario(&text);
+    let mut a = sc.problem();
+    let mut b = sc.problem();
+    // [params] are kept in name order: look p255 up.
+    let last = sc.model.param_index("p255").unwrap();
+    a.params[last] = 0.5;
+    b.params[last] = 2.0;
+    let mut sim = exoderm::Simulation::batch(ctx, &[a, b]).unwrap();
+    advance(&mut sim, 1.0);
+    let exact = |p: f64| 10.0 * p * (1.0 - (-0.1f64).exp());
+    for (run, p31) in [(0, 0.5), (1, 2.0)] {
+        let f = sim.read_fields_of(run).unwrap();
+        assert_eq!(f.len(), 32);
+        // s31 reads p255 (the last param); s0 reads p7.
+        let (s31, s0) = (f[31][27] as f64, f[0][27] as f64);
+        // Forward Euler with dt = 0.01 h: a relative error of about 0.1 dt / 2.
+        assert!((s31 - exact(p31)).abs() < 1e-3 * exact(p31), "run {run}: s31 = {s31}, exact {}", exact(p31));
+        assert!((s0 - exact(0.007)).abs() < 1e-3 * exact(0.007), "run {run}: s0 = {s0}");
+    }
+}

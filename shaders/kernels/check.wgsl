@@ -93,13 +93,17 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let base = xd_rate_of($su, cx.run, cx.x, cx.y, t, c);
         var row = 0.0;
         var sft = 0.0;
-        //@each j
-        {
-            let h = max(abs(c[$q].$d) * 1e-3, 1e-6);
+        // A loop, not unrolled: unrolled over species × species the module grows as S²
+        // and a 32-species model took the driver's compiler minutes; the probe runs rarely.
+        for (var j = 0u; j < XD_SPECIES; j = j + 1u) {
+            let q = j / 4u;
+            let d = j % 4u;
+            let cj = c[q][d];
+            let h = max(abs(cj) * 1e-3, 1e-6);
             var up = c;
-            up[$q].$d = c[$q].$d + h;
+            up[q][d] = cj + h;
             var down = c;
-            down[$q].$d = c[$q].$d - h;
+            down[q][d] = cj - h;
             // The smaller of the forward and backward differences: equal to O(h) where R is
             // smooth, while a jump (a `select` on a species, e.g. "dose where n < 0.5") shows
             // up in one of them only, as jump/h — a stiffness that is not there. A NaN
@@ -108,15 +112,14 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
             let bw = (base - xd_rate_of($su, cx.run, cx.x, cx.y, t, down)) / h;
             let jac = select(fw, bw, abs(bw) < abs(fw));
             row += abs(jac);
-            sft += select(abs(jac), max(jac, 0.0), $su == $ju);
-            if ($su == $ju && jac < 0.0 && -jac < 3.0e38) {
+            sft += select(abs(jac), max(jac, 0.0), $su == j);
+            if ($su == j && jac < 0.0 && -jac < 3.0e38) {
                 atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_DECAY + $su)], bitcast<u32>(-jac));
             }
-            if ($su == $ju && abs(jac) < 3.0e38) {
+            if ($su == j && abs(jac) < 3.0e38) {
                 atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_OWN + $su)], xd_key(jac));
             }
         }
-        //@end
         rate = max(rate, row);
         soft = max(soft, sft);
     }

@@ -40,6 +40,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("qs", include_str!("../../shaders/kernels/qs.wgsl")),
     ("rkc", include_str!("../../shaders/kernels/rkc.wgsl")),
     ("commit", include_str!("../../shaders/kernels/commit.wgsl")),
+    ("dose", include_str!("../../shaders/kernels/dose.wgsl")),
 ];
 
 const COMPONENTS: [&str; 4] = ["x", "y", "z", "w"];
@@ -156,7 +157,12 @@ pub fn model_part(model: &Model, fold_d: bool) -> String {
     for m in &model.metrics {
         g.function(Role::Metric, &m.name, &m.expr.source);
     }
+    for (d, dose) in model.doses.iter().enumerate() {
+        g.function(Role::Region, &d.to_string(), &dose.region.source);
+        g.function(Role::Amount, &d.to_string(), &dose.amount.source);
+    }
     side_functions(&mut g);
+    g.doses();
     g.initial();
     g.diffusion_cell();
     g.face_velocity(0);
@@ -177,6 +183,7 @@ impl<'a> Gen<'a> {
     fn new(model: &'a Model) -> Self {
         let mut out = crate::engine::layout::wgsl_consts();
         out.push_str(expr::PARAMS_DECL);
+        out.push_str(crate::engine::maps::WGSL);
         Gen {
             model,
             planes: model.planes(),
@@ -391,6 +398,50 @@ impl<'a> Gen<'a> {
             })
         });
         self.line(format!("    return {cell};\n}}"));
+    }
+
+    /// The doses by index: `xd_dose_where` (its region at a cell), `xd_dose_amount`, and
+    /// `xd_dose_slot` (plane, component, mode: 0 set, 1 add, 2 total).
+    fn doses(&mut self) {
+        let m = self.model;
+        let args = self.names().join(", ");
+        for (ret, role, func, default) in [
+            ("bool", Role::Region, "xd_dose_where", "false"),
+            ("f32", Role::Amount, "xd_dose_amount", "0.0"),
+        ] {
+            self.line(format!(
+                "fn {func}(xd_d: u32, xd_run: u32, x: f32, y: f32, t: f32, xd_c: XdCell) -> {ret} {{"
+            ));
+            self.unpack();
+            self.line("    switch xd_d {");
+            for d in 0..m.doses.len() {
+                self.line(format!(
+                    "        case {d}u: {{ return {}(xd_run, x, y, t, {args}); }}",
+                    expr::fn_name(role, &d.to_string())
+                ));
+            }
+            self.line(format!("        default: {{ return {default}; }}\n    }}\n}}"));
+        }
+        let cases: String = m
+            .doses
+            .iter()
+            .enumerate()
+            .map(|(d, dose)| {
+                let mode = match dose.mode {
+                    crate::model::DoseMode::Set => 0,
+                    crate::model::DoseMode::Add => 1,
+                    crate::model::DoseMode::Total => 2,
+                };
+                format!(
+                    "case {d}u: {{ return vec3<u32>({}u, {}u, {mode}u); }} ",
+                    dose.species / 4,
+                    dose.species % 4
+                )
+            })
+            .collect();
+        self.line(format!(
+            "fn xd_dose_slot(xd_d: u32) -> vec3<u32> {{ switch xd_d {{ {cases}default: {{ return vec3<u32>(0u, 0u, 1u); }} }} }}"
+        ));
     }
 
     /// `xd_rates`: the reaction term of every stepped species (0 for the others).

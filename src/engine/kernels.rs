@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::codegen;
 use super::gpu::Gpu;
-use super::uniforms::{GridUniform, RunUniform, StepUniform};
+use super::uniforms::{GridUniform, StepUniform};
 use crate::error::{Error, Result};
 use crate::model::Model;
 
@@ -20,6 +20,7 @@ pub struct Needs {
     pub adaptive: bool,
     pub quasi_steady: bool,
     pub metrics: bool,
+    pub doses: bool,
 }
 
 impl Needs {
@@ -29,6 +30,7 @@ impl Needs {
             adaptive,
             quasi_steady: model.species.iter().any(|s| s.quasi_steady),
             metrics: !model.metrics.is_empty(),
+            doses: !model.doses.is_empty(),
         }
     }
 }
@@ -44,6 +46,8 @@ enum Layout {
     Commit,
     /// Quasi-steady sweeps: 4 state, 5 aux, 6 the stabilized scheme's rate slots.
     Qs,
+    /// Doses: 3 state, 4 its low part, 5 aux (all read-write).
+    Dose,
 }
 
 /// One pipeline: which kernel, module and entry point, its layout, and when it is needed.
@@ -101,6 +105,20 @@ const PIPELINES: &[PipelineSpec] = &[
         Layout::Commit,
         |n| n.stabilized,
     ),
+    (
+        Kernel::DoseCount,
+        "dose",
+        "xd_dose_count",
+        Layout::Dose,
+        |n| n.doses,
+    ),
+    (
+        Kernel::DoseApply,
+        "dose",
+        "xd_dose_apply",
+        Layout::Dose,
+        |n| n.doses,
+    ),
 ];
 
 /// The kernels a simulation may run.
@@ -130,6 +148,10 @@ pub enum Kernel {
     RkJvInit,
     /// Stabilized RK: accept a step (TwoSum into hi, lo).
     RkCommit,
+    /// A `total` dose: count its region's cells.
+    DoseCount,
+    /// Apply a dose.
+    DoseApply,
 }
 
 pub struct Kernels {
@@ -137,6 +159,7 @@ pub struct Kernels {
     pub rk_layout: wgpu::BindGroupLayout,
     pub commit_layout: wgpu::BindGroupLayout,
     pub qs_layout: wgpu::BindGroupLayout,
+    pub dose_layout: wgpu::BindGroupLayout,
     pipelines: HashMap<Kernel, wgpu::ComputePipeline>,
 }
 
@@ -177,14 +200,11 @@ fn layout_entries(layout: Layout) -> Vec<wgpu::BindGroupLayoutEntry> {
     let mut e = vec![
         uniform(0, false, std::mem::size_of::<GridUniform>()),
         uniform(1, true, std::mem::size_of::<StepUniform>()),
-        uniform(
-            2,
-            false,
-            std::mem::size_of::<RunUniform>() * crate::model::expr::MAX_BATCH,
-        ),
     ];
     let storage =
         |b: u32, read_only: bool| buffer_entry(b, wgpu::BufferBindingType::Storage { read_only });
+    // The runs' params and the maps (see model::expr::PARAMS_DECL).
+    e.push(storage(2, true));
     match layout {
         Layout::Main => e.extend([storage(3, true), storage(4, false), storage(5, false)]),
         Layout::Rk => {
@@ -193,6 +213,7 @@ fn layout_entries(layout: Layout) -> Vec<wgpu::BindGroupLayoutEntry> {
         }
         Layout::Commit => e.extend([storage(3, false), storage(4, false), storage(5, true)]),
         Layout::Qs => e.extend([storage(4, false), storage(5, false), storage(6, false)]),
+        Layout::Dose => e.extend([storage(3, false), storage(4, false), storage(5, false)]),
     }
     e
 }
@@ -233,6 +254,7 @@ impl Kernels {
         let (rk_layout, rk_pl) = make_layout(Layout::Rk, "rk_layout");
         let (commit_layout, commit_pl) = make_layout(Layout::Commit, "commit_layout");
         let (qs_layout, qs_pl) = make_layout(Layout::Qs, "qs_layout");
+        let (dose_layout, dose_pl) = make_layout(Layout::Dose, "dose_layout");
         let modules: HashMap<&str, wgpu::ShaderModule> = sources
             .iter()
             .map(|(label, src)| {
@@ -257,6 +279,7 @@ impl Kernels {
                     Layout::Rk => &rk_pl,
                     Layout::Commit => &commit_pl,
                     Layout::Qs => &qs_pl,
+                    Layout::Dose => &dose_pl,
                 }),
                 module: &modules[module],
                 entry_point: Some(entry),
@@ -276,6 +299,7 @@ impl Kernels {
             rk_layout,
             commit_layout,
             qs_layout,
+            dose_layout,
             pipelines,
         })
     }

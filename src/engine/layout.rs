@@ -8,7 +8,7 @@
 use crate::model::MAX_SPECIES;
 
 /// Words per run in the flag block (a multiple of 4: the metric area starts on a vec4).
-pub const FLAG_WORDS: u64 = 144;
+pub const FLAG_WORDS: u64 = 256;
 
 /// Named word offsets inside one run's flag block.
 pub mod word {
@@ -34,6 +34,8 @@ pub mod word {
     /// The check: the fastest advection (taxis, drift) across a cell's faces, in cells per
     /// hour (f32 bits, 1/h) — the CFL bound on the step.
     pub const VMAX: u32 = 9;
+    /// A `total` dose: the cells of its region (u32), counted before it is spread.
+    pub const DOSE_CELLS: u32 = 10;
     /// Step doubling: largest |Y − X| of species s at `ERROR + s`; stabilized RK: the
     /// largest scaled error estimate of species s (f32 bits).
     pub const ERROR: u32 = 32;
@@ -76,7 +78,7 @@ pub fn wgsl_consts() -> String {
          const XD_FLAG_NAN: u32 = {}u;\nconst XD_FLAG_RUNAWAY: u32 = {}u;\n\
          const XD_FLAG_RATE: u32 = {}u;\nconst XD_FLAG_SOFT_RATE: u32 = {}u;\n\
          const XD_FLAG_QS_CHANGE: u32 = {}u;\nconst XD_FLAG_QS_SIZE: u32 = {}u;\n\
-         const XD_FLAG_QS_COUPLING: u32 = {}u;\nconst XD_FLAG_POWER: u32 = {}u;\nconst XD_FLAG_DMAX: u32 = {}u;\nconst XD_FLAG_VMAX: u32 = {}u;\n\
+         const XD_FLAG_QS_COUPLING: u32 = {}u;\nconst XD_FLAG_POWER: u32 = {}u;\nconst XD_FLAG_DMAX: u32 = {}u;\nconst XD_FLAG_VMAX: u32 = {}u;\nconst XD_FLAG_DOSE_CELLS: u32 = {}u;\n\
          const XD_FLAG_ERROR: u32 = {}u;\nconst XD_FLAG_SIZE: u32 = {}u;\nconst XD_FLAG_DECAY: u32 = {}u;\n\
          const XD_FLAG_HIGH: u32 = {}u;\nconst XD_FLAG_LOW: u32 = {}u;\nconst XD_FLAG_OWN: u32 = {}u;\nconst XD_FLAG_SPEED: u32 = {}u;\n\
          // An f32 as a u32 that orders as the value does (atomicMax over values of any sign).\n\
@@ -94,6 +96,7 @@ pub fn wgsl_consts() -> String {
         word::POWER,
         word::DMAX,
         word::VMAX,
+        word::DOSE_CELLS,
         word::ERROR,
         word::SIZE,
         word::DECAY,

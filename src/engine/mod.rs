@@ -23,6 +23,7 @@ pub mod events;
 pub mod gpu;
 pub mod kernels;
 pub mod layout;
+pub mod maps;
 pub mod metrics;
 pub mod monitor;
 pub mod plan;

@@ -385,6 +385,8 @@ mod tests {
             params: vec![],
             metrics: vec![],
             defines: vec![],
+            maps: vec![],
+            doses: vec![],
         };
         let grid = Grid {
             nx: 100,

@@ -134,6 +134,8 @@ pub enum Action {
     },
     /// Parameter `param` (an index into the model's params) takes a new value from then on.
     Param { param: usize, value: f64 },
+    /// The model's dose `dose` (an index into `model.doses`), evaluated on the GPU.
+    Dose { dose: usize },
 }
 
 /// An intervention at a time (h), applied when the clock reaches `at` (at 0: right after
@@ -341,8 +343,24 @@ fn equations(model: &Model) -> String {
         params,
         metrics,
         defines,
+        maps,
+        doses,
     } = model;
     let mut out = format!("{name}\n");
+    // A different picture is a different problem (its values are in the shared buffer).
+    for m in maps {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        m.values.iter().for_each(|v| v.to_bits().hash(&mut h));
+        let _ = writeln!(
+            out,
+            "map {} {}x{} {:x}",
+            m.name,
+            m.width,
+            m.height,
+            h.finish()
+        );
+    }
     for d in defines {
         let _ = writeln!(out, "define {} = {:?}", d.name, d.expr.source);
     }
@@ -387,6 +405,13 @@ fn equations(model: &Model) -> String {
     }
     for p in params {
         let _ = writeln!(out, "param {}", p.name);
+    }
+    for d in doses {
+        let _ = writeln!(
+            out,
+            "dose {} {} {:?} {:?} {:?}",
+            d.label, d.species, d.mode, d.region.source, d.amount.source
+        );
     }
     for m in metrics {
         let _ = writeln!(out, "metric {} {:?} {:?}", m.name, m.reduce, m.expr.source);

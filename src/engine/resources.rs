@@ -247,7 +247,21 @@ impl Resources {
         for (r, p) in problems.iter().enumerate() {
             run_data[r] = RunUniform::new(p, &p.atol(&[]));
         }
-        let runs_buf = uniform("runs", bytemuck::cast_slice::<RunUniform, u8>(&run_data));
+        // The runs' block, then the maps resampled onto the grid (at least one vec4: a
+        // runtime-sized array may not be empty).
+        let mut runs_bytes = bytemuck::cast_slice::<RunUniform, u8>(&run_data).to_vec();
+        let maps = super::maps::planes(model, grid);
+        runs_bytes.extend_from_slice(bytemuck::cast_slice(&maps));
+        if maps.is_empty() {
+            runs_bytes.extend_from_slice(&[0u8; 16]);
+        }
+        let runs_buf = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&format!("exoderm.{}.runs_and_maps", model.name)),
+            size: runs_bytes.len() as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        gpu.queue.write_buffer(&runs_buf, 0, &runs_bytes);
         let records = Records::new(gpu, &model.name);
         let flags_staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("exoderm.flags.readback"),

@@ -154,7 +154,7 @@ impl Simulation {
             &[(init, &c.res.from[1], c.res.records.service(0))],
         );
         c.current.set(0);
-        self.apply_due(&mut e.enc, 0.0)?;
+        self.apply_due(&mut e, 0.0)?;
         e.submit(&self.core.gpu, &self.core.res);
         self.settle_initial_qs()?;
         let c = &self.core;
@@ -208,9 +208,9 @@ impl Simulation {
                 return Ok(());
             }
             if let Some(t) = next {
-                let mut enc = self.core.gpu.encoder("events");
-                self.apply_due(&mut enc, t)?;
-                self.core.gpu.queue.submit([enc.finish()]);
+                let mut e = Encoding::new(&self.core.gpu, &self.core.res, "events");
+                self.apply_due(&mut e, t)?;
+                e.submit(&self.core.gpu, &self.core.res);
                 self.owe_qs();
                 self.recheck()?;
             }
@@ -220,8 +220,10 @@ impl Simulation {
         }
     }
 
-    /// Applies every run's events scheduled at `t`, deposits encoded into `enc`.
-    fn apply_due(&mut self, enc: &mut wgpu::CommandEncoder, t: f64) -> Result<()> {
+    /// Applies every run's events scheduled at `t`, deposits and doses encoded into `e` (in
+    /// list order; param changes are written before `e` is submitted, so a dose at the same
+    /// time sees the new value).
+    fn apply_due(&mut self, e: &mut Encoding, t: f64) -> Result<()> {
         for run in 0..self.runs.problems.len() {
             let due: Vec<Action> = events::due(&self.runs.problems[run], t)
                 .map(|e| e.action.clone())
@@ -232,11 +234,54 @@ impl Simulation {
                         center,
                         radius,
                         amounts,
-                    } => self.encode_deposit(enc, run, center, radius, &amounts),
+                    } => self.encode_deposit(&mut e.enc, run, center, radius, &amounts),
                     Action::Param { param, value } => self.set_param(run, param, value)?,
+                    Action::Dose { dose } => self.encode_dose(e, run, dose, t)?,
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Dose `dose` of the model into run `run` at time `t`: a `total` dose counts its
+    /// region's cells first, then every dose is applied where its region holds.
+    fn encode_dose(&mut self, e: &mut Encoding, run: usize, dose: usize, t: f64) -> Result<()> {
+        let c = &self.core;
+        let d = c.kernels.get(Kernel::DoseApply)?;
+        let sets = &c.res.fields.sets;
+        let group = c.res.group(
+            &c.gpu,
+            &c.kernels.dose_layout,
+            &[
+                (3, &sets[c.current.index()]),
+                (4, &sets[c.current.other()]),
+                (5, &c.res.fields.aux),
+            ],
+            "dose",
+        );
+        let rec = super::uniforms::StepUniform {
+            t: t as f32,
+            sel: dose as u32,
+            pad0: run as u32,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        let offset = e.records.push(&rec)?;
+        let total = self.runs.problems[run]
+            .model
+            .doses
+            .get(dose)
+            .ok_or_else(|| Error::Internal(format!("no dose #{dose}")))?
+            .mode
+            == crate::model::DoseMode::Total;
+        if total {
+            let word = (super::layout::FLAG_WORDS * run as u64
+                + super::layout::word::DOSE_CELLS as u64)
+                * 4;
+            e.enc.clear_buffer(&c.res.fields.aux, word, Some(4));
+            let count = c.kernels.get(Kernel::DoseCount)?;
+            e.pass(&c.res, "exoderm.dose.count", &[(count, &group, offset)]);
+        }
+        e.pass(&c.res, "exoderm.dose", &[(d, &group, offset)]);
         Ok(())
     }
 
@@ -620,7 +665,7 @@ impl Simulation {
             .filter(|e| e.at <= self.runs.time + events::eps(self.runs.time))
             .filter_map(|e| match e.action {
                 Action::Param { param, value } => Some((param, value)),
-                Action::Deposit { .. } => None,
+                Action::Deposit { .. } | Action::Dose { .. } => None,
             })
             .collect();
         for (param, value) in changes {

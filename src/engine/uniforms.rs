@@ -196,10 +196,18 @@ pub(crate) mod tests {
                 ("seed", offset_of!(RunUniform, seed)),
             ],
         );
-        let (size, _) = wgsl_layout(&src, "XdRuns");
+        // The maps start right after the runs' block (engine::maps::planes is appended
+        // to it).
+        let (_, members) = wgsl_layout(&src, "XdRuns");
         assert_eq!(
-            size as usize,
-            size_of::<RunUniform>() * crate::model::expr::MAX_BATCH
+            members,
+            vec![
+                ("r".to_string(), 0),
+                (
+                    "maps".to_string(),
+                    (size_of::<RunUniform>() * crate::model::expr::MAX_BATCH) as u32
+                )
+            ]
         );
         check(
             include_str!("../../shaders/deposit.wgsl"),

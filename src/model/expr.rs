@@ -42,6 +42,10 @@ pub enum Role {
     /// A drift velocity component (x, then y): x, y, t, species, params.
     VelocityX,
     VelocityY,
+    /// A dose's region (a bool): x, y, t, species, params.
+    Region,
+    /// A dose's amount: x, y, t, species, params.
+    Amount,
 }
 
 impl Role {
@@ -55,6 +59,8 @@ impl Role {
                 | Role::Taxis
                 | Role::VelocityX
                 | Role::VelocityY
+                | Role::Region
+                | Role::Amount
         )
     }
 
@@ -72,6 +78,8 @@ impl Role {
             Role::Taxis => "xd_chi_",
             Role::VelocityX => "xd_vx_",
             Role::VelocityY => "xd_vy_",
+            Role::Region => "xd_region_",
+            Role::Amount => "xd_amount_",
         }
     }
 
@@ -94,6 +102,12 @@ impl Role {
             Role::Taxis | Role::VelocityX | Role::VelocityY => {
                 "taxis sensitivities and velocities may use the species, x, y (mm), t (h), the params and the defines"
             }
+            Role::Region => {
+                "a dose's `where` is a true/false expression (e.g. `wound > 0.5 && n < 0.5`) of the species, x, y (mm), t (h), the params, maps and defines"
+            }
+            Role::Amount => {
+                "a dose's amount may use the species, x, y (mm), t (h), the params, maps and defines"
+            }
         }
     }
 }
@@ -108,12 +122,17 @@ pub fn fn_name(role: Role, owner: &str) -> String {
     format!("{}{owner}", role.prefix())
 }
 
-/// Per-run data (params, diffusion coefficients, seed) for up to `MAX_BATCH` batched runs;
-/// shared by the full shader and the one-expression checks. Mirrors
-/// `engine::uniforms::RunUniform` — keep in sync.
-pub const PARAMS_DECL: &str = "struct XdRun { p: array<vec4<f32>, 16>, d: array<vec4<f32>, 4>, atol: array<vec4<f32>, 4>, seed: vec4<u32> }\n\
-     struct XdRuns { r: array<XdRun, 128> }\n\
-     @group(0) @binding(2) var<uniform> xd_runs: XdRuns;\n";
+/// Per-run data (params, diffusion coefficients, seed) for up to `MAX_BATCH` batched runs,
+/// then the maps (one f32 per cell, four maps to a vec4 plane, shared by every run): one
+/// read-only storage buffer, so a model may have 256 params and the stabilized kernels
+/// still use no more than 8 storage buffers. Shared by the full shader and the
+/// one-expression checks. Mirrors `engine::uniforms::RunUniform` — keep in sync.
+pub const PARAMS_DECL: &str = "struct XdRun { p: array<vec4<f32>, 64>, d: array<vec4<f32>, 8>, atol: array<vec4<f32>, 8>, seed: vec4<u32> }\n\
+     struct XdRuns { r: array<XdRun, 128>, maps: array<vec4<f32>> }\n\
+     @group(0) @binding(2) var<storage, read> xd_runs: XdRuns;\n";
+
+/// The common declarations every module starts with (grid, step record, neighbours).
+const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
 /// Most runs one simulation can batch (the size of the per-run uniform array above).
 pub const MAX_BATCH: usize = 128;
@@ -134,12 +153,24 @@ pub fn function(
     if role.sees_species() {
         args.extend(model.species.iter().map(|s| format!("{}: f32", s.name)));
     }
+    let ty = if role == Role::Region { "bool" } else { "f32" };
     let mut text = format!(
-        "fn {}({}) -> f32 {{\n",
+        "fn {}({}) -> {ty} {{\n",
         fn_name(role, owner),
         args.join(", ")
     );
+    // Only the params, maps and defines the expression (or its defines) mentions: a model
+    // of 256 params would otherwise declare all of them in every function, which costs
+    // the driver's compiler minutes.
+    let defines = needed_defines(model, source);
+    let mut mentioned: Vec<&str> = identifiers(source);
+    for &d in &defines {
+        mentioned.extend(identifiers(&model.defines[d].expr.source));
+    }
     for (i, p) in model.params.iter().enumerate() {
+        if !mentioned.contains(&p.name.as_str()) {
+            continue;
+        }
         let comp = ["x", "y", "z", "w"][i % 4];
         text.push_str(&format!(
             "    let {} = xd_runs.r[xd_run].p[{}].{comp};\n",
@@ -147,7 +178,12 @@ pub fn function(
             i / 4
         ));
     }
-    for d in needed_defines(model, source) {
+    for (m, map) in model.maps.iter().enumerate() {
+        if mentioned.contains(&map.name.as_str()) {
+            text.push_str(&format!("    let {} = xd_map({m}u, x, y);\n", map.name));
+        }
+    }
+    for d in defines {
         let d = &model.defines[d];
         // A define that uses species exists only where species do; elsewhere its name is
         // unknown and `check` says why.
@@ -258,8 +294,10 @@ pub fn check_name(name: &str, at: &Location) -> Result<()> {
 /// that quotes the expression and points at the offending column.
 pub fn check(model: &Model, role: Role, owner: &str, expr: &super::Expr) -> Result<()> {
     let (func, range) = function(model, role, owner, &expr.source);
-    let module_src = format!("{PARAMS_DECL}{func}");
-    let offset = PARAMS_DECL.len();
+    // The same declarations the kernels see before the model's functions.
+    let prelude = format!("{COMMON}{PARAMS_DECL}{}", crate::engine::maps::WGSL);
+    let module_src = format!("{prelude}{func}");
+    let offset = prelude.len();
     let expr_range = (range.start + offset)..(range.end + offset);
     let fail = |message: String, span: Option<naga::Span>| {
         let column = span
@@ -347,6 +385,10 @@ fn visible_names(model: &Model, role: Role) -> String {
     if !defines.is_empty() {
         parts.push(format!("defines {}", defines.join(", ")));
     }
+    if !model.maps.is_empty() {
+        let names: Vec<&str> = model.maps.iter().map(|m| m.name.as_str()).collect();
+        parts.push(format!("maps {}", names.join(", ")));
+    }
     let mut coords = COORDS.join(", ");
     if role == Role::Initial {
         coords += ", noise";
@@ -401,6 +443,10 @@ pub fn check_model(model: &Model) -> Result<()> {
     }
     for m in &model.metrics {
         check(model, Role::Metric, &m.name, &m.expr)?;
+    }
+    for (d, dose) in model.doses.iter().enumerate() {
+        check(model, Role::Region, &d.to_string(), &dose.region)?;
+        check(model, Role::Amount, &d.to_string(), &dose.amount)?;
     }
     Ok(())
 }

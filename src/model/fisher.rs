@@ -55,6 +55,8 @@ pub fn model() -> Model {
             reduce: Reduce::Integral,
         }],
         defines: vec![],
+        maps: vec![],
+            doses: vec![],
     }
 }
 

@@ -95,6 +95,8 @@ pub fn model() -> Model {
             reduce: Reduce::Integral,
         }],
         defines: vec![],
+            maps: vec![],
+            doses: vec![],
     }
 }
 

@@ -53,6 +53,8 @@ pub fn model() -> Model {
         ],
         metrics: vec![],
         defines: vec![],
+        maps: vec![],
+            doses: vec![],
     }
 }
 

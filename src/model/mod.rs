@@ -14,11 +14,12 @@ use serde::Serialize;
 
 use crate::error::Location;
 
-/// The most species a model may have: four vec4<f32> planes, which keeps a step's storage
-/// bindings (4 read + 4 write) within the portable limit of 8 per shader stage.
-pub const MAX_SPECIES: usize = 16;
-/// Parameters live in one uniform array of vec4s (16 × 4).
-pub const MAX_PARAMS: usize = 64;
+/// The most species a model may have: eight vec4<f32> planes, all packed into one buffer
+/// per set (so the storage bindings per stage stay within the portable 8), and one bit each
+/// in the u32 masks of the checks.
+pub const MAX_SPECIES: usize = 32;
+/// Parameters live in the per-run storage block (64 vec4s).
+pub const MAX_PARAMS: usize = 256;
 /// Model-defined metrics, reduced from one vec4 plane per 4 metrics.
 pub const MAX_METRICS: usize = 16;
 
@@ -174,6 +175,49 @@ pub struct Define {
     pub uses_species: bool,
 }
 
+/// A picture read once — a wound outline, a layered section, a treatment pattern — spread
+/// over the whole domain and visible by name in every expression (as the value at the cell
+/// holding the point), without using a species slot.
+#[derive(Debug, Clone, Serialize)]
+pub struct Map {
+    pub name: String,
+    /// Where it came from, for reports.
+    pub source: String,
+    pub width: usize,
+    pub height: usize,
+    /// Row-major, row 0 at the top of the picture (y max); already scaled.
+    #[serde(skip)]
+    pub values: std::sync::Arc<Vec<f32>>,
+}
+
+/// How a dose's amount lands in its region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DoseMode {
+    /// The species takes the amount (per cell).
+    Set,
+    /// The amount (per cell) is added.
+    Add,
+    /// The amount is a total (units × mm²) spread evenly over the region's area, so a dose
+    /// is a dose whatever the wound's size.
+    Total,
+}
+
+/// A dose of one species in a region, both expressions evaluated on the GPU with each
+/// run's own params and the state at the time (a param change reaches the dose, and a
+/// region such as "only the open wound" follows the tissue).
+#[derive(Debug, Clone, Serialize)]
+pub struct Dose {
+    /// Where it was written, e.g. "event[2].add.exo".
+    pub label: String,
+    pub species: usize,
+    pub mode: DoseMode,
+    /// A WGSL bool expression of x, y, t, species, params, maps and defines.
+    pub region: Expr,
+    /// An f32 expression of the same.
+    pub amount: Expr,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Model {
     /// `heat`, `fisher`, ... for built-ins; `custom` for a scenario's own equations.
@@ -184,6 +228,9 @@ pub struct Model {
     pub metrics: Vec<Metric>,
     /// In dependency order: each uses only those before it.
     pub defines: Vec<Define>,
+    pub maps: Vec<Map>,
+    /// What `Action::Dose` events apply (index into this list).
+    pub doses: Vec<Dose>,
 }
 
 impl Model {
@@ -209,6 +256,10 @@ impl Model {
     pub fn species_names(&self) -> Vec<&str> {
         self.species.iter().map(|s| s.name.as_str()).collect()
     }
+    pub fn map_index(&self, name: &str) -> Option<usize> {
+        self.maps.iter().position(|m| m.name == name)
+    }
+
     pub fn define_index(&self, name: &str) -> Option<usize> {
         self.defines.iter().position(|d| d.name == name)
     }

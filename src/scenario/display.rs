@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::raw::{RawAmounts, RawEvent, RawScenario, RawView};
 use super::{Action, Amounts, Ctx, Event};
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::{Dose, DoseMode, Expr, Model};
 use crate::units::Dimension;
 
 /// Classroom text: what you are looking at, what to try, what to watch for.
@@ -134,6 +134,18 @@ impl Event {
             Action::Param { param, value } => {
                 let name = &model.params[*param].name;
                 out += &format!("param = \"{name}\"\nvalue = {value:?}\n");
+            }
+            Action::Dose { dose } => {
+                let d = &model.doses[*dose];
+                let key = match d.mode {
+                    DoseMode::Set => "set",
+                    DoseMode::Add => "add",
+                    DoseMode::Total => "total",
+                };
+                out += &format!(
+                    "where = {:?}\n{key} = {{ {} = {:?} }}\n",
+                    d.region.source, model.species[d.species].name, d.amount.source
+                );
             }
         }
         out
@@ -306,17 +318,35 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    pub(super) fn events(&self, raw: &RawScenario, model: &Model) -> Result<Vec<Event>> {
+    /// The `[[event]]`s, repeats expanded, in time order; doses that need the GPU's
+    /// expressions are added to the model's `doses`.
+    pub(super) fn events(
+        &self,
+        raw: &RawScenario,
+        model: &mut Model,
+        end: f64,
+        grid: &crate::engine::Grid,
+    ) -> Result<Vec<Event>> {
         let mut events = Vec::with_capacity(raw.event.len());
         for (i, e) in raw.event.iter().enumerate() {
-            events.push(self.event(&format!("event[{i}]"), e.get_ref(), model)?);
+            let field = format!("event[{i}]");
+            let e = e.get_ref();
+            let actions = self.event(&field, e, model, grid)?;
+            for at in self.repeats(&field, e, end)? {
+                events.extend(actions.iter().map(|a| Event {
+                    at,
+                    action: a.clone(),
+                }));
+            }
         }
         // Stable: events at one time apply in file order.
         events.sort_by(|a, b| a.at.total_cmp(&b.at));
         Ok(events)
     }
 
-    fn event(&self, field: &str, e: &RawEvent, model: &Model) -> Result<Event> {
+    /// The times of an event: `at`, then every `every` until `count` times or `until`
+    /// (the run's end when neither is given).
+    fn repeats(&self, field: &str, e: &RawEvent, end: f64) -> Result<Vec<f64>> {
         let at = self.quantity(&format!("{field}.at"), &e.at, Dimension::Time)?;
         if at < 0.0 {
             return Err(Error::scenario(
@@ -325,8 +355,69 @@ impl Ctx<'_> {
                 "write a time ≥ 0, e.g. at = \"2 d\"",
             ));
         }
-        let deposit = !e.set.is_empty() || !e.add.is_empty() || e.center.is_some();
-        let action = match (&e.param, deposit) {
+        let Some(every) = &e.every else {
+            if let Some(c) = &e.count {
+                return Err(Error::scenario(
+                    self.at(format!("{field}.count"), c),
+                    "`count` repeats an event, which needs `every`",
+                    "add e.g. every = \"3 w\"",
+                ));
+            }
+            return Ok(vec![at]);
+        };
+        let step = self.quantity(&format!("{field}.every"), every, Dimension::Time)?;
+        if step <= 0.0 {
+            return Err(Error::scenario(
+                self.at(format!("{field}.every"), every),
+                "`every` must be a positive time",
+                "write e.g. every = \"3 w\"",
+            ));
+        }
+        let until = match &e.until {
+            Some(u) => self.quantity(&format!("{field}.until"), u, Dimension::Time)?,
+            None if e.count.is_some() => f64::INFINITY,
+            None => end,
+        };
+        let count = match &e.count {
+            Some(c) if *c.get_ref() >= 1 && *c.get_ref() <= 100_000 => *c.get_ref() as usize,
+            Some(c) => {
+                return Err(Error::scenario(
+                    self.at(format!("{field}.count"), c),
+                    "`count` must be from 1 to 100000",
+                    "write e.g. count = 3",
+                ));
+            }
+            None => usize::MAX,
+        };
+        let mut times = vec![];
+        let mut k = 0usize;
+        while times.len() < count {
+            let t = at + k as f64 * step;
+            if t > until + crate::engine::events::eps(until) || times.len() >= 100_000 {
+                break;
+            }
+            times.push(t);
+            k += 1;
+        }
+        Ok(times)
+    }
+
+    /// What one `[[event]]` does, each time it happens.
+    fn event(
+        &self,
+        field: &str,
+        e: &RawEvent,
+        model: &mut Model,
+        grid: &crate::engine::Grid,
+    ) -> Result<Vec<Action>> {
+        let dosing = !e.set.is_empty()
+            || !e.add.is_empty()
+            || !e.total.is_empty()
+            || e.center.is_some()
+            || e.rectangle.is_some()
+            || e.line.is_some()
+            || e.region.is_some();
+        match (&e.param, dosing) {
             (Some(p), false) => {
                 let Some(param) = model.param_index(p.get_ref()) else {
                     let names: Vec<&str> = model.params.iter().map(|p| p.name.as_str()).collect();
@@ -343,66 +434,238 @@ impl Ctx<'_> {
                         format!("add value = ... (the new value of `{}`)", p.get_ref()),
                     )
                 })?;
-                Action::Param {
+                Ok(vec![Action::Param {
                     param,
                     value: *value.get_ref(),
-                }
+                }])
             }
-            (None, true) => {
-                let amounts = self.amounts(model, field, &e.set, &e.add)?;
-                let center = match &e.center {
-                    None => [0.0, 0.0],
-                    Some(c) if c.get_ref().len() == 2 => {
-                        let f = format!("{field}.center");
-                        let mut out = [0.0; 2];
-                        for (k, v) in c.get_ref().iter().enumerate() {
-                            out[k] = self.quantity(
-                                &f,
-                                &Spanned::new(c.span(), v.clone()),
-                                Dimension::Length,
-                            )?;
-                        }
-                        out
-                    }
-                    Some(c) => {
-                        return Err(Error::scenario(
-                            self.at(format!("{field}.center"), c),
-                            "center needs two coordinates (x, y)",
-                            "write e.g. center = [\"1 mm\", \"-0.5 mm\"] (the origin is the domain's centre)",
-                        ));
-                    }
-                };
-                let radius = match &e.radius {
-                    Some(r) => self.quantity(&format!("{field}.radius"), r, Dimension::Length)?,
-                    None => {
-                        return Err(Error::scenario(
-                            self.at(format!("{field}.at"), &e.at),
-                            "a deposit event needs a `radius`",
-                            "add e.g. radius = \"0.5 mm\"",
-                        ));
-                    }
-                };
-                if radius <= 0.0 || (amounts.set.is_empty() && amounts.add.is_empty()) {
-                    return Err(Error::scenario(
-                        self.at(format!("{field}.at"), &e.at),
-                        "a deposit event needs a positive radius and some `set` or `add` amounts",
-                        "write e.g. radius = \"0.5 mm\" and add = { exo = 1.0 }",
-                    ));
-                }
-                Action::Deposit {
-                    center,
-                    radius,
-                    amounts,
-                }
-            }
-            _ => {
+            (None, true) => self.dose(field, e, model, grid),
+            _ => Err(Error::scenario(
+                self.at(format!("{field}.at"), &e.at),
+                "an event is either a dose (a region and set/add/total amounts) or a parameter change (param, value), not both or neither",
+                "write e.g. { at = \"2 d\", center = [0, 0], radius = \"1 mm\", add = { exo = 1.0 } } or { at = \"2 d\", param = \"r\", value = 0.2 }",
+            )),
+        }
+    }
+
+    fn point(&self, f: &str, span: std::ops::Range<usize>, v: &[toml::Value]) -> Result<[f64; 2]> {
+        let [a, b] = v else {
+            return Err(Error::scenario(
+                self.at(f, &Spanned::new(span, ())),
+                "a point needs two coordinates (x, y)",
+                "write e.g. [\"1 mm\", \"-0.5 mm\"] (the origin is the domain's centre)",
+            ));
+        };
+        let mut out = [0.0; 2];
+        for (k, v) in [a, b].into_iter().enumerate() {
+            out[k] = self.quantity(f, &Spanned::new(span.clone(), v.clone()), Dimension::Length)?;
+        }
+        Ok(out)
+    }
+
+    /// A dose: its region (one shape, or `where`, or both: a shape restricted by `where`)
+    /// and amounts. A circle with number amounts stays a plain deposit (drawn by the app,
+    /// replayed like a brush); everything else becomes GPU doses of the model.
+    fn dose(
+        &self,
+        field: &str,
+        e: &RawEvent,
+        model: &mut Model,
+        grid: &crate::engine::Grid,
+    ) -> Result<Vec<Action>> {
+        let at_field = format!("{field}.at");
+        let shapes = [e.center.is_some() || e.radius.is_some(), e.rectangle.is_some(), e.line.is_some()]
+            .iter()
+            .filter(|&&s| s)
+            .count();
+        if shapes > 1 {
+            return Err(Error::scenario(
+                self.at(&at_field, &e.at),
+                "a dose has one shape: a circle (center, radius), a rectangle or a line",
+                "keep one shape; restrict it further with `where`",
+            ));
+        }
+        if e.set.is_empty() && e.add.is_empty() && e.total.is_empty() {
+            return Err(Error::scenario(
+                self.at(&at_field, &e.at),
+                "a dose needs `set`, `add` or `total` amounts",
+                "write e.g. add = { exo = 1.0 } or total = { exo = \"2e9\" }",
+            ));
+        }
+        // Shapes reach at least the cell under them (half a cell's diagonal, with a margin).
+        let reach = 0.5 * grid.dx().hypot(grid.dy()) * 1.0001;
+        let num = |v: f64| format!("{v:?}");
+        let mut region: Option<String> = None;
+        let mut circle = None;
+        if e.center.is_some() || e.radius.is_some() {
+            let center = match &e.center {
+                None => [0.0, 0.0],
+                Some(c) => self.point(&format!("{field}.center"), c.span(), c.get_ref())?,
+            };
+            let Some(r) = &e.radius else {
                 return Err(Error::scenario(
-                    self.at(format!("{field}.at"), &e.at),
-                    "an event is either a deposit (center, radius, set/add) or a parameter change (param, value), not both or neither",
-                    "write e.g. { at = \"2 d\", center = [0, 0], radius = \"1 mm\", add = { exo = 1.0 } } or { at = \"2 d\", param = \"r\", value = 0.2 }",
+                    self.at(&at_field, &e.at),
+                    "a circle needs a `radius`",
+                    "add e.g. radius = \"0.5 mm\"",
+                ));
+            };
+            let radius = self.quantity(&format!("{field}.radius"), r, Dimension::Length)?;
+            if radius <= 0.0 {
+                return Err(Error::scenario(
+                    self.at(format!("{field}.radius"), r),
+                    "the radius must be positive",
+                    "write e.g. radius = \"0.5 mm\"",
                 ));
             }
+            circle = Some((center, radius));
+            // As the plain deposit: a radius below half a cell still reaches the centre cell.
+            let r = radius.max(0.5 * grid.dx().max(grid.dy()) * 1.0001);
+            region = Some(format!(
+                "distance(vec2<f32>(x, y), vec2<f32>({}, {})) <= {}",
+                num(center[0]),
+                num(center[1]),
+                num(r)
+            ));
+        }
+        if let Some(rect) = &e.rectangle {
+            let f = format!("{field}.rectangle");
+            let v = rect.get_ref();
+            if v.len() != 4 {
+                return Err(Error::scenario(
+                    self.at(&f, rect),
+                    "a rectangle needs four numbers [x0, y0, x1, y1]",
+                    "write e.g. rectangle = [\"-1 mm\", \"-0.5 mm\", \"1 mm\", \"0.5 mm\"]",
+                ));
+            }
+            let a = self.point(&f, rect.span(), &v[..2])?;
+            let b = self.point(&f, rect.span(), &v[2..])?;
+            // At least one cell wide each way.
+            let span = |lo: f64, hi: f64, h: f64| {
+                let (c, half) = (0.5 * (lo + hi), (0.5 * (hi - lo).abs()).max(0.5 * h * 1.0001));
+                (c - half, c + half)
+            };
+            let (x0, x1) = span(a[0], b[0], grid.dx());
+            let (y0, y1) = span(a[1], b[1], grid.dy());
+            region = Some(format!(
+                "x >= {} && x <= {} && y >= {} && y <= {}",
+                num(x0),
+                num(x1),
+                num(y0),
+                num(y1)
+            ));
+        }
+        if let Some(line) = &e.line {
+            let f = format!("{field}.line");
+            let v = line.get_ref();
+            if v.len() != 2 {
+                return Err(Error::scenario(
+                    self.at(&f, line),
+                    "a line needs two points [[xa, ya], [xb, yb]]",
+                    "write e.g. line = [[\"-2 mm\", \"0 mm\"], [\"2 mm\", \"0 mm\"]]",
+                ));
+            }
+            let a = self.point(&f, line.span(), &v[0])?;
+            let b = self.point(&f, line.span(), &v[1])?;
+            let width = match &e.width {
+                Some(w) => self.quantity(&format!("{field}.width"), w, Dimension::Length)?,
+                None => 0.0,
+            };
+            let half = (0.5 * width).max(reach);
+            let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+            let len2 = (dx * dx + dy * dy).max(1e-30);
+            region = Some(format!(
+                "distance(vec2<f32>(x, y), vec2<f32>({ax}, {ay}) + clamp(((x - {ax}) * {dx} + (y - {ay}) * {dy}) / {len2}, 0.0, 1.0) * vec2<f32>({dx}, {dy})) <= {half}",
+                ax = num(a[0]),
+                ay = num(a[1]),
+                dx = num(dx),
+                dy = num(dy),
+                len2 = num(len2),
+                half = num(half)
+            ));
+        }
+        let region_at = match &e.region {
+            Some(w) => self.at(format!("{field}.where"), w),
+            None => self.at(&at_field, &e.at),
         };
-        Ok(Event { at, action })
+        if let Some(w) = &e.region {
+            region = Some(match region {
+                Some(r) => format!("({r}) && ({})", w.get_ref()),
+                None => w.get_ref().clone(),
+            });
+        }
+        let Some(region) = region else {
+            return Err(Error::scenario(
+                self.at(&at_field, &e.at),
+                "a dose needs a region",
+                "give center and radius, a rectangle, a line, or where = \"...\" (e.g. where = \"wound > 0.5\")",
+            ));
+        };
+        let number = |v: &toml::Value| match v {
+            toml::Value::Float(f) => Some(*f),
+            toml::Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        };
+        let plain = e.total.is_empty()
+            && e.region.is_none()
+            && e.set.values().chain(e.add.values()).all(|v| number(v.get_ref()).is_some());
+        if let (Some((center, radius)), true) = (circle, plain) {
+            let mut amounts = Amounts::default();
+            for (key, raw, list) in [("set", &e.set, &mut amounts.set), ("add", &e.add, &mut amounts.add)] {
+                for (name, value) in raw {
+                    let f = format!("{field}.{key}.{}", name.get_ref());
+                    let s = self.species_ref(model, &f, name)?;
+                    let v = number(value.get_ref()).unwrap_or(f64::NAN);
+                    if !v.is_finite() {
+                        return Err(Error::scenario(
+                            self.at(f, value),
+                            "the amount is not finite",
+                            "write a finite number",
+                        ));
+                    }
+                    list.push((s, v));
+                }
+            }
+            return Ok(vec![Action::Deposit {
+                center,
+                radius,
+                amounts,
+            }]);
+        }
+        let mut actions = vec![];
+        for (key, mode, raw) in [
+            ("set", DoseMode::Set, &e.set),
+            ("add", DoseMode::Add, &e.add),
+            ("total", DoseMode::Total, &e.total),
+        ] {
+            for (name, value) in raw {
+                let f = format!("{field}.{key}.{}", name.get_ref());
+                let species = self.species_ref(model, &f, name)?;
+                let amount = match value.get_ref() {
+                    toml::Value::String(text) => text.clone(),
+                    v => match number(v) {
+                        Some(x) if x.is_finite() => num(x),
+                        _ => {
+                            return Err(Error::scenario(
+                                self.at(&f, value),
+                                "an amount is a number or an expression",
+                                "write e.g. 1.0 or \"dose0 * wound\"",
+                            ));
+                        }
+                    },
+                };
+                model.doses.push(Dose {
+                    label: f.clone(),
+                    species,
+                    mode,
+                    region: Expr::new(region.clone(), region_at.clone()),
+                    amount: Expr::new(amount, self.at(&f, value)),
+                });
+                actions.push(Action::Dose {
+                    dose: model.doses.len() - 1,
+                });
+            }
+        }
+        Ok(actions)
     }
+
 }

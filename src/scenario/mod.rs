@@ -3,6 +3,7 @@
 //! Every error names the file, the line, the field and the fix.
 
 mod display;
+pub mod maps;
 mod raw;
 
 pub use crate::engine::problem::{
@@ -100,7 +101,7 @@ impl Scenario {
                     field: "(file)".into(),
                 },
                 msg,
-                "see assets/examples/*.toml for the scenario format (keys: model, seed, grid, time, species, reactions, params, define, metrics, output, explain, view, event)",
+                "see assets/examples/*.toml for the scenario format (keys: model, seed, grid, time, species, reactions, params, define, maps, metrics, output, explain, view, event)",
             )
         })?;
         ctx.build(raw)
@@ -233,6 +234,7 @@ impl Ctx<'_> {
         self.apply_species(&raw, &mut model)?;
         self.apply_reactions(&raw, &mut model)?;
         self.apply_params(&raw, &mut model)?;
+        self.apply_maps(&raw, &mut model, &grid)?;
         self.apply_defines(&raw, &mut model)?;
         self.apply_metrics(&raw, &mut model)?;
         if model.species.is_empty() {
@@ -242,6 +244,7 @@ impl Ctx<'_> {
                 "add a [[species]] table with name, diffusion and initial, or set [model] builtin = \"fisher\"",
             ));
         }
+        let events = self.events(&raw, &mut model, time.end, &grid)?;
         model::expr::check_model(&model)?;
         let seed = match &raw.seed {
             None => 0,
@@ -255,7 +258,6 @@ impl Ctx<'_> {
         };
         let output = self.output(&raw)?;
         let display = self.display(&raw, &model, time.end)?;
-        let events = self.events(&raw, &model)?;
         let scenario = Scenario {
             file: self.file.into(),
             seed,
@@ -291,6 +293,8 @@ impl Ctx<'_> {
                 params: vec![],
                 metrics: vec![],
                 defines: vec![],
+            maps: vec![],
+            doses: vec![],
             },
         };
         if let Some(m) = rm {
@@ -692,6 +696,89 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// `[maps]`: pictures and arrays read once (see `maps`), by name.
+    fn apply_maps(
+        &self,
+        raw: &RawScenario,
+        model: &mut Model,
+        grid: &crate::engine::Grid,
+    ) -> Result<()> {
+        for (name, v) in &raw.maps {
+            let n = name.get_ref();
+            let field = format!("maps.{n}");
+            let at = self.at(&field, v);
+            model::expr::check_name(n, &self.at(&field, name))?;
+            if model.species_index(n).is_some() || model.param_index(n).is_some() {
+                return Err(Error::scenario(
+                    self.at(&field, name),
+                    format!("`{n}` is both a map and a species or param"),
+                    "rename the map",
+                ));
+            }
+            let fix = "write name = \"picture.png\" (or .npy), or name = { file = \"picture.png\", range = [0.0, 1.0] }";
+            let (file, range) = match v.get_ref() {
+                toml::Value::String(f) => (f.clone(), None),
+                toml::Value::Table(t) => {
+                    if let Some(k) = t.keys().find(|k| *k != "file" && *k != "range") {
+                        return Err(Error::scenario(at, format!("unknown map key `{k}`"), fix));
+                    }
+                    let Some(f) = t.get("file").and_then(|f| f.as_str()) else {
+                        return Err(Error::scenario(at, "the map has no `file`", fix));
+                    };
+                    let range = match t.get("range") {
+                        None => None,
+                        Some(r) => {
+                            let nums: Option<Vec<f64>> = r.as_array().and_then(|a| {
+                                a.iter()
+                                    .map(|x| x.as_float().or(x.as_integer().map(|i| i as f64)))
+                                    .collect()
+                            });
+                            match nums.as_deref() {
+                                Some(&[lo, hi]) if lo.is_finite() && hi.is_finite() => {
+                                    Some([lo, hi])
+                                }
+                                _ => {
+                                    return Err(Error::scenario(
+                                        at,
+                                        "a map's range must be two numbers [black, white]",
+                                        fix,
+                                    ));
+                                }
+                            }
+                        }
+                    };
+                    (f.to_string(), range)
+                }
+                _ => return Err(Error::scenario(at, "a map is a file name or a table", fix)),
+            };
+            let map = maps::load(n, &self.file, &file, range).map_err(|e| {
+                Error::scenario(
+                    at.clone(),
+                    e,
+                    "give a path relative to the scenario file, to a .png or a 2-D .npy",
+                )
+            })?;
+            // A picture is spread over the whole domain: a different shape would stretch it.
+            let picture = map.width as f64 / map.height as f64;
+            let domain = grid.extent[0] / grid.extent[1];
+            if (picture / domain - 1.0).abs() > 0.02 {
+                return Err(Error::scenario(
+                    at,
+                    format!(
+                        "`{file}` is {}×{} pixels (aspect {picture:.3}), but the domain is {} mm × {} mm (aspect {domain:.3}); it would be stretched",
+                        map.width, map.height, grid.extent[0], grid.extent[1]
+                    ),
+                    "crop or pad the picture to the domain's shape, or change [grid] extent",
+                ));
+            }
+            match model.map_index(n) {
+                Some(i) => model.maps[i] = map,
+                None => model.maps.push(map),
+            }
+        }
+        Ok(())
+    }
+
     /// `[define]`: named sub-expressions, put in dependency order (a cycle is an error that
     /// names it), each marked if it uses species (directly or through another define).
     fn apply_defines(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
@@ -704,6 +791,8 @@ impl Ctx<'_> {
                 Some("a species")
             } else if model.param_index(n).is_some() {
                 Some("a param")
+            } else if model.map_index(n).is_some() {
+                Some("a map")
             } else {
                 None
             };

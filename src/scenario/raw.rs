@@ -24,6 +24,9 @@ pub struct RawScenario {
     /// Named sub-expressions: `name = "expression"`.
     #[serde(default)]
     pub define: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Pictures and arrays by name: `name = "file.png"` or `{ file, range }`.
+    #[serde(default)]
+    pub maps: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     pub output: Option<Spanned<RawOutput>>,
     pub explain: Option<Spanned<RawExplain>>,
     pub view: Option<Spanned<RawView>>,
@@ -89,19 +92,38 @@ pub struct RawBrush {
     pub add: RawAmounts,
 }
 
-/// A scheduled intervention: a deposit in a circle, or a parameter change.
+/// Amounts by species: numbers, or expressions (strings).
+pub type RawDoseAmounts = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+/// A scheduled intervention: a dose in a region (circle, rectangle, line or an expression),
+/// or a parameter change; once or repeated.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
     pub at: Spanned<toml::Value>,
     pub center: Option<Spanned<Vec<toml::Value>>>,
     pub radius: Option<Spanned<toml::Value>>,
+    /// [x0, y0, x1, y1].
+    pub rectangle: Option<Spanned<Vec<toml::Value>>>,
+    /// [[xa, ya], [xb, yb]] with `width`.
+    pub line: Option<Spanned<Vec<Vec<toml::Value>>>>,
+    pub width: Option<Spanned<toml::Value>>,
+    /// A region as a true/false expression.
+    #[serde(rename = "where")]
+    pub region: Option<Spanned<String>>,
     #[serde(default)]
-    pub set: RawAmounts,
+    pub set: RawDoseAmounts,
     #[serde(default)]
-    pub add: RawAmounts,
+    pub add: RawDoseAmounts,
+    /// Totals (units × mm²) spread evenly over the region.
+    #[serde(default)]
+    pub total: RawDoseAmounts,
     pub param: Option<Spanned<String>>,
     pub value: Option<Spanned<f64>>,
+    /// Repeats: every this long, `count` times in all, or until this time.
+    pub every: Option<Spanned<toml::Value>>,
+    pub count: Option<Spanned<i64>>,
+    pub until: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
