@@ -88,13 +88,14 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (!XD_ANY_REACTS) { return; }
     var rate = 0.0;
     var soft = 0.0;
-    //@each s
-    if (xd_reacts($su)) {
-        let base = xd_rate_of($su, cx.run, cx.x, cx.y, t, c);
+    // Loops, not unrolled: unrolled over species × species (each probe a switch over the
+    // species) the module grows as S³ and a 32-species model took the driver's compiler
+    // minutes; the probe runs rarely.
+    for (var s = 0u; s < XD_SPECIES; s = s + 1u) {
+    if (xd_reacts(s)) {
+        let base = xd_rate_of(s, cx.run, cx.x, cx.y, t, c);
         var row = 0.0;
         var sft = 0.0;
-        // A loop, not unrolled: unrolled over species × species the module grows as S²
-        // and a 32-species model took the driver's compiler minutes; the probe runs rarely.
         for (var j = 0u; j < XD_SPECIES; j = j + 1u) {
             let q = j / 4u;
             let d = j % 4u;
@@ -108,22 +109,22 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
             // smooth, while a jump (a `select` on a species, e.g. "dose where n < 0.5") shows
             // up in one of them only, as jump/h — a stiffness that is not there. A NaN
             // backward difference (R undefined below the value) falls to forward.
-            let fw = (xd_rate_of($su, cx.run, cx.x, cx.y, t, up) - base) / h;
-            let bw = (base - xd_rate_of($su, cx.run, cx.x, cx.y, t, down)) / h;
+            let fw = (xd_rate_of(s, cx.run, cx.x, cx.y, t, up) - base) / h;
+            let bw = (base - xd_rate_of(s, cx.run, cx.x, cx.y, t, down)) / h;
             let jac = select(fw, bw, abs(bw) < abs(fw));
             row += abs(jac);
-            sft += select(abs(jac), max(jac, 0.0), $su == j);
-            if ($su == j && jac < 0.0 && -jac < 3.0e38) {
-                atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_DECAY + $su)], bitcast<u32>(-jac));
+            sft += select(abs(jac), max(jac, 0.0), s == j);
+            if (s == j && jac < 0.0 && -jac < 3.0e38) {
+                atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_DECAY + s)], bitcast<u32>(-jac));
             }
-            if ($su == j && abs(jac) < 3.0e38) {
-                atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_OWN + $su)], xd_key(jac));
+            if (s == j && abs(jac) < 3.0e38) {
+                atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_OWN + s)], xd_key(jac));
             }
         }
         rate = max(rate, row);
         soft = max(soft, sft);
     }
-    //@end
+    }
     // Positive finite f32 order like their bit patterns, so atomicMax on the bits works.
     if (rate > 0.0 && rate < 3.0e38) { atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_RATE)], bitcast<u32>(rate)); }
     if (soft > 0.0 && soft < 3.0e38) { atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_SOFT_RATE)], bitcast<u32>(soft)); }
