@@ -318,6 +318,18 @@ fn report_done(report: &run::RunReport, out: &std::path::Path) {
         report.cell_updates_per_second,
         out.display()
     );
+    // The numbers people quote, one line.
+    if !report.crossings.is_empty() {
+        let parts: Vec<String> = report
+            .crossings
+            .iter()
+            .map(|(n, t, u)| match t {
+                Some(t) => format!("{n} = {t:.3} {u}"),
+                None => format!("{n}: not reached"),
+            })
+            .collect();
+        eprintln!("{}", parts.join("; "));
+    }
 }
 
 fn run_scenario(sc: &Scenario, opts: &run::RunOptions) -> anyhow::Result<()> {

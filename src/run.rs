@@ -27,6 +27,8 @@ pub struct RunOptions {
 /// What a finished run reports (also written to run.json).
 #[derive(Debug, Clone)]
 pub struct RunReport {
+    /// `[crossings]`: (name, first time in its unit or None, unit).
+    pub crossings: Vec<(String, Option<f64>, String)>,
     pub outputs: usize,
     pub steps: u64,
     pub dispatches: u64,
@@ -59,7 +61,7 @@ pub fn csv_header(model: &Model) -> String {
             cols.push(format!("{}_{stat}", sp.name));
         }
     }
-    cols.extend(model.metrics.iter().map(|m| m.name.clone()));
+    cols.extend(model.metric_names());
     cols.join(",")
 }
 
@@ -107,6 +109,7 @@ impl RunWriter {
                 csv: csv_header(&problem.model) + "\n",
                 seen: vec![[f64::INFINITY, f64::NEG_INFINITY]; problem.model.species.len()],
                 outputs: 0,
+                tracker: Default::default(),
             },
         })
     }
@@ -138,6 +141,7 @@ impl RunWriter {
                 self.png(&sp.name, k, f, range)?;
             }
         }
+        let metrics = self.state.tracker.row(&s.model, time, metrics);
         row.extend(metrics.iter().map(|v| format!("{v:?}")));
         self.state.csv.push_str(&row.join(","));
         self.state.csv.push('\n');
@@ -254,6 +258,7 @@ impl RunWriter {
             "simulated_h": info.simulated_h,
             "wall_time_s": info.wall_seconds,
             "cell_updates_per_s": if c.seconds > 0.0 { c.dispatches as f64 * cells / c.seconds } else { 0.0 },
+            "crossings": self.crossings().into_iter().map(|(n, t, _)| (n, json!(t))).collect::<serde_json::Map<_, _>>(),
             "params": s.model.params.iter().zip(&s.params).map(|(p, v)| (p.name.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "seed": s.seed,
             "scenario": s,
@@ -263,6 +268,13 @@ impl RunWriter {
             .map_err(|e| Error::Internal(format!("run.json: {e}")))?;
         output::write_atomic(&self.dir.join(RUN_JSON), text.as_bytes())?;
         pngs
+    }
+}
+
+impl RunWriter {
+    /// Each `[crossings]` entry: (name, first time in its unit or None, unit).
+    pub fn crossings(&self) -> Vec<(String, Option<f64>, String)> {
+        self.state.tracker.crossings(&self.problem.model)
     }
 }
 
@@ -427,6 +439,7 @@ fn run_inner(
     result?;
     finished?;
     Ok(RunReport {
+        crossings: w.crossings(),
         outputs: w.state.outputs,
         steps: c.steps,
         dispatches: c.dispatches,

@@ -27,6 +27,7 @@ fn checkpoint_and_restore_are_bit_identical() {
         csv: "t_h\n".into(),
         seen: vec![[0.0, 1.0]; 2],
         outputs: 3,
+        tracker: Default::default(),
     };
     checkpoint::save(&path, &first.checkpoint(0).unwrap(), &state).unwrap();
     drop(first);

@@ -9,6 +9,7 @@ mod cli;
 mod dosing;
 mod events;
 mod fuzz;
+mod metrics;
 #[cfg(feature = "gui")]
 mod gui;
 mod numerics;

@@ -277,14 +277,7 @@ impl ExoApp {
     /// Every side's metric series as CSV files in the capture folder.
     fn export_csv(&mut self) -> anyhow::Result<()> {
         let dir = self.settings.capture_dir.clone();
-        let names: Vec<String> = self
-            .session
-            .scenario
-            .model
-            .metrics
-            .iter()
-            .map(|m| m.name.clone())
-            .collect();
+        let names: Vec<String> = self.session.scenario.model.metric_names();
         let result = (|| -> crate::Result<Vec<String>> {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| crate::Error::io("cannot create", std::path::Path::new(&dir), e))?;

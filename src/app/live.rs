@@ -52,6 +52,8 @@ pub struct Live {
     /// The last numbers the probe brought back.
     pub probed: ProbeResult,
     pub history: History,
+    /// The derived metrics' memory (see model::derived).
+    pub tracker: crate::model::derived::Tracker,
     /// Interventions made live, as events at the time they happened.
     pub log: Vec<Event>,
     /// Why the run stopped (blow-up), if it did.
@@ -115,6 +117,7 @@ impl Live {
             probe,
             probed: ProbeResult::default(),
             history: History::default(),
+            tracker: Default::default(),
             log: vec![],
             stopped: None,
             pace: Pace::default(),
@@ -174,6 +177,8 @@ impl Live {
             return Ok(());
         }
         let m = self.sim.read_metrics()?;
+        // With the derived metrics (closure %, time integrals) as the run writes them.
+        let m = self.tracker.row(&self.scenario.model, t, &m);
         self.history.times.push(t);
         self.history.rows.push(m);
         Ok(())

@@ -86,7 +86,7 @@ pub fn comparison_text(sides: &[(String, Vec<[f64; 2]>)], closure: bool, unit: &
 
 pub fn plot_panel_ui(app: &mut ExoApp, ui: &mut egui::Ui) {
     let s = &app.session.scenario;
-    let names: Vec<String> = s.model.metrics.iter().map(|m| m.name.clone()).collect();
+    let names: Vec<String> = s.model.metric_names();
     if names.is_empty() {
         return;
     }

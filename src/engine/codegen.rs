@@ -156,6 +156,9 @@ pub fn model_part(model: &Model, fold_d: bool) -> String {
     }
     for m in &model.metrics {
         g.function(Role::Metric, &m.name, &m.expr.source);
+        if let Some(r) = &m.region {
+            g.function(Role::Region, &expr::metric_region_owner(&m.name), &r.source);
+        }
     }
     for (d, dose) in model.doses.iter().enumerate() {
         g.function(Role::Region, &d.to_string(), &dose.region.source);
@@ -497,10 +500,23 @@ impl<'a> Gen<'a> {
         for group in 0..m.metrics.len().div_ceil(4) {
             let comps: Vec<String> = (0..4)
                 .map(|c| match m.metrics.get(4 * group + c) {
-                    Some(metric) => format!(
-                        "{}(xd_run, x, y, t, {args})",
-                        expr::fn_name(Role::Metric, &metric.name)
-                    ),
+                    // Outside its region a metric's cell is NaN, which the reduction skips.
+                    Some(metric) => {
+                        let value = format!(
+                            "{}(xd_run, x, y, t, {args})",
+                            expr::fn_name(Role::Metric, &metric.name)
+                        );
+                        match &metric.region {
+                            Some(_) => format!(
+                                "select(bitcast<f32>(0x7fc00000u), {value}, {}(xd_run, x, y, t, {args}))",
+                                expr::fn_name(
+                                    Role::Region,
+                                    &expr::metric_region_owner(&metric.name)
+                                )
+                            ),
+                            None => value,
+                        }
+                    }
                     None => "0.0".into(),
                 })
                 .collect();

@@ -44,12 +44,24 @@ pub fn read_all(core: &Core, problem: &Problem, t: f64) -> Result<Vec<Vec<f64>>>
                 let Some(metric) = model.metrics.get(4 * g + c) else {
                     break;
                 };
-                let it = vals.iter().skip(c).step_by(4).map(|&v| v as f64);
-                out[run][4 * g + c] = match metric.reduce {
-                    Reduce::Integral => it.sum::<f64>() * area,
-                    Reduce::Mean => it.sum::<f64>() / cells as f64,
-                    Reduce::Min => it.fold(f64::INFINITY, f64::min),
-                    Reduce::Max => it.fold(f64::NEG_INFINITY, f64::max),
+                // NaN marks a cell outside the metric's region (see codegen): skipped; a
+                // metric over an empty region is NaN.
+                let it = vals
+                    .iter()
+                    .skip(c)
+                    .step_by(4)
+                    .map(|&v| v as f64)
+                    .filter(|v| !(metric.region.is_some() && v.is_nan()));
+                let (n, sum, lo, hi) = it.fold(
+                    (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY),
+                    |(n, s, lo, hi), v| (n + 1, s + v, lo.min(v), hi.max(v)),
+                );
+                out[run][4 * g + c] = match (metric.reduce, n) {
+                    (_, 0) => f64::NAN,
+                    (Reduce::Integral, _) => sum * area,
+                    (Reduce::Mean, _) => sum / n as f64,
+                    (Reduce::Min, _) => lo,
+                    (Reduce::Max, _) => hi,
                 };
             }
         }

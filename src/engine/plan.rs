@@ -387,6 +387,8 @@ mod tests {
             defines: vec![],
             maps: vec![],
             doses: vec![],
+            derived: vec![],
+            crossings: vec![],
         };
         let grid = Grid {
             nx: 100,

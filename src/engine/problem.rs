@@ -345,6 +345,9 @@ fn equations(model: &Model) -> String {
         defines,
         maps,
         doses,
+        // Computed on the CPU from each run's own rows: they do not shape the kernels.
+        derived: _,
+        crossings: _,
     } = model;
     let mut out = format!("{name}\n");
     // A different picture is a different problem (its values are in the shared buffer).
@@ -414,7 +417,14 @@ fn equations(model: &Model) -> String {
         );
     }
     for m in metrics {
-        let _ = writeln!(out, "metric {} {:?} {:?}", m.name, m.reduce, m.expr.source);
+        let _ = writeln!(
+            out,
+            "metric {} {:?} {:?} {:?}",
+            m.name,
+            m.reduce,
+            m.expr.source,
+            m.region.as_ref().map(|r| &r.source)
+        );
     }
     out
 }

@@ -112,6 +112,11 @@ impl Role {
     }
 }
 
+/// The owner name of metric `name`'s region (its function's suffix).
+pub fn metric_region_owner(name: &str) -> String {
+    format!("metric_{name}")
+}
+
 /// The owner name of species `species`'s `m`-th taxis term (its function's suffix).
 pub fn taxis_owner(species: &str, m: usize) -> String {
     format!("{species}_{m}")
@@ -443,6 +448,9 @@ pub fn check_model(model: &Model) -> Result<()> {
     }
     for m in &model.metrics {
         check(model, Role::Metric, &m.name, &m.expr)?;
+        if let Some(r) = &m.region {
+            check(model, Role::Region, &metric_region_owner(&m.name), r)?;
+        }
     }
     for (d, dose) in model.doses.iter().enumerate() {
         check(model, Role::Region, &d.to_string(), &dose.region)?;

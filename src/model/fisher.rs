@@ -53,10 +53,13 @@ pub fn model() -> Model {
             name: "covered_area_mm2".into(),
             expr: Expr::builtin(m, "metrics.covered_area_mm2", "select(0.0, 1.0, u >= 0.5)"),
             reduce: Reduce::Integral,
+            region: None,
         }],
         defines: vec![],
         maps: vec![],
             doses: vec![],
+            derived: vec![],
+            crossings: vec![],
     }
 }
 

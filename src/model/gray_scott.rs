@@ -93,10 +93,13 @@ pub fn model() -> Model {
             name: "pattern_area_mm2".into(),
             expr: Expr::builtin(m, "metrics.pattern_area_mm2", "select(0.0, 1.0, v > 0.1)"),
             reduce: Reduce::Integral,
+            region: None,
         }],
         defines: vec![],
             maps: vec![],
             doses: vec![],
+            derived: vec![],
+            crossings: vec![],
     }
 }
 

@@ -55,6 +55,8 @@ pub fn model() -> Model {
         defines: vec![],
         maps: vec![],
             doses: vec![],
+            derived: vec![],
+            crossings: vec![],
     }
 }
 

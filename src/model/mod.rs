@@ -5,6 +5,7 @@
 //! GUI never special-case a model. Every expression keeps the [`Location`] it was written at,
 //! so a WGSL error can point back to the scenario line (or the built-in's source).
 
+pub mod derived;
 pub mod expr;
 mod fisher;
 mod gray_scott;
@@ -162,6 +163,9 @@ pub struct Metric {
     /// f32 expression of the species, x, y, t and params, evaluated per cell.
     pub expr: Expr,
     pub reduce: Reduce,
+    /// Only the cells where this bool expression holds (`where = "bed > 0.5"`).
+    #[serde(default)]
+    pub region: Option<Expr>,
 }
 
 /// A named sub-expression (`[define]`), visible by name in every expression that can see
@@ -231,6 +235,10 @@ pub struct Model {
     pub maps: Vec<Map>,
     /// What `Action::Dose` events apply (index into this list).
     pub doses: Vec<Dose>,
+    /// Metrics computed from the others (columns after `metrics`).
+    pub derived: Vec<derived::Derived>,
+    /// First times a metric reaches a value (run.json).
+    pub crossings: Vec<derived::Crossing>,
 }
 
 impl Model {
@@ -256,6 +264,15 @@ impl Model {
     pub fn species_names(&self) -> Vec<&str> {
         self.species.iter().map(|s| s.name.as_str()).collect()
     }
+    /// Every metrics column: the GPU's, then the derived ones.
+    pub fn metric_names(&self) -> Vec<String> {
+        self.metrics
+            .iter()
+            .map(|m| m.name.clone())
+            .chain(self.derived.iter().map(|d| d.name().to_string()))
+            .collect()
+    }
+
     pub fn map_index(&self, name: &str) -> Option<usize> {
         self.maps.iter().position(|m| m.name == name)
     }

@@ -19,6 +19,9 @@ pub struct WriterState {
     pub csv: String,
     pub seen: Vec<[f64; 2]>,
     pub outputs: usize,
+    /// The derived metrics' memory (first row, last sample, integrals, crossings).
+    #[serde(default)]
+    pub tracker: crate::model::derived::Tracker,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -295,6 +295,8 @@ impl Ctx<'_> {
                 defines: vec![],
             maps: vec![],
             doses: vec![],
+            derived: vec![],
+            crossings: vec![],
             },
         };
         if let Some(m) = rm {
@@ -877,17 +879,33 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// `[metrics]`: per-cell expressions reduced on the GPU (optionally over a region), and
+    /// metrics derived from them on the CPU (formulas, time integrals); then `[crossings]`.
     fn apply_metrics(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
-        for (name, v) in &raw.metrics {
+        let fix = "write name = \"expression\" (integrated over the domain), name = { expr = \"...\", reduce = \"integral\" | \"mean\" | \"min\" | \"max\", where = \"...\" }, name = { derived = \"100.0 * (1.0 - a / initial(a))\" } or name = { time_integral = \"a\" }";
+        // Derived metrics may use any GPU metric and the derived ones before them (in
+        // file order, which a TOML table does not keep: so by their position in the text).
+        let mut entries: Vec<_> = raw.metrics.iter().collect();
+        entries.sort_by_key(|(n, _)| n.span().start);
+        let mut derived: Vec<(&Spanned<String>, &Spanned<toml::Value>)> = vec![];
+        for (name, v) in entries {
             let n = name.get_ref();
             let field = format!("metrics.{n}");
             let at = self.at(&field, v);
             model::expr::check_name(n, &self.at(&field, name))?;
-            let fix = "write name = \"expression\" (integrated over the domain) or name = { expr = \"...\", reduce = \"integral\" | \"mean\" | \"min\" | \"max\" }";
-            let (expr, reduce) = match v.get_ref() {
-                toml::Value::String(s) => (s.clone(), Reduce::Integral),
+            if let toml::Value::Table(t) = v.get_ref()
+                && (t.contains_key("derived") || t.contains_key("time_integral"))
+            {
+                derived.push((name, v));
+                continue;
+            }
+            let (expr, reduce, region) = match v.get_ref() {
+                toml::Value::String(s) => (s.clone(), Reduce::Integral, None),
                 toml::Value::Table(t) => {
-                    if let Some(k) = t.keys().find(|k| *k != "expr" && *k != "reduce") {
+                    if let Some(k) = t
+                        .keys()
+                        .find(|k| !["expr", "reduce", "where"].contains(&k.as_str()))
+                    {
                         return Err(Error::scenario(
                             at,
                             format!("unknown key `{k}` in metric `{n}`"),
@@ -911,7 +929,22 @@ impl Ctx<'_> {
                             )
                         })?,
                     };
-                    (expr.to_string(), reduce)
+                    let region = match t.get("where") {
+                        None => None,
+                        Some(w) => Some(Expr::new(
+                            w.as_str()
+                                .ok_or_else(|| {
+                                    Error::scenario(
+                                        at.clone(),
+                                        format!("metric `{n}`: `where` must be a string"),
+                                        fix,
+                                    )
+                                })?
+                                .to_string(),
+                            at.clone(),
+                        )),
+                    };
+                    (expr.to_string(), reduce, region)
                 }
                 _ => {
                     return Err(Error::scenario(
@@ -925,6 +958,7 @@ impl Ctx<'_> {
                 name: n.clone(),
                 expr: Expr::new(expr, at.clone()),
                 reduce,
+                region,
             };
             match model.metrics.iter().position(|m| &m.name == n) {
                 Some(i) => model.metrics[i] = metric,
@@ -939,6 +973,116 @@ impl Ctx<'_> {
                     model.metrics.push(metric);
                 }
             }
+        }
+        for (name, v) in derived {
+            let n = name.get_ref();
+            let at = self.at(format!("metrics.{n}"), v);
+            let t = v.get_ref().as_table().expect("a table (checked above)");
+            if let Some(k) = t
+                .keys()
+                .find(|k| !["derived", "time_integral"].contains(&k.as_str()))
+                .or_else(|| (t.len() > 1).then(|| t.keys().next_back().expect("two keys")))
+            {
+                return Err(Error::scenario(
+                    at,
+                    format!("metric `{n}`: `{k}` does not go with `derived`/`time_integral`"),
+                    fix,
+                ));
+            }
+            let names = model.metric_names();
+            if names.contains(n) {
+                return Err(Error::scenario(
+                    at,
+                    format!("metric `{n}` is defined twice"),
+                    "rename one",
+                ));
+            }
+            let column = |c: &str| names.iter().position(|x| x == c);
+            let d = if let Some(f) = t.get("derived") {
+                let source = f.as_str().unwrap_or_default().to_string();
+                let node = model::derived::parse(&source, &column).map_err(|e| {
+                    Error::scenario(
+                        at.clone(),
+                        format!("metric `{n}`: {e} in `{source}`"),
+                        format!("metrics defined so far: {}", names.join(", ")),
+                    )
+                })?;
+                model::derived::Derived::Formula {
+                    name: n.clone(),
+                    source,
+                    node,
+                }
+            } else {
+                let of = t
+                    .get("time_integral")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or_default();
+                let of = column(of).ok_or_else(|| {
+                    Error::scenario(
+                        at.clone(),
+                        format!("metric `{n}`: `{of}` is not a metric defined before this one"),
+                        format!("metrics defined so far: {}", names.join(", ")),
+                    )
+                })?;
+                model::derived::Derived::TimeIntegral { name: n.clone(), of }
+            };
+            model.derived.push(d);
+        }
+        self.apply_crossings(raw, model)
+    }
+
+    /// `[crossings]`: `t50_closure_d = { metric = "closure_pct", reaches = 50.0, unit = "d" }`.
+    fn apply_crossings(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
+        let fix = "write name = { metric = \"closure_pct\", reaches = 50.0, unit = \"d\" } (unit: h, d, w or y)";
+        for (name, v) in &raw.crossings {
+            let n = name.get_ref();
+            let at = self.at(format!("crossings.{n}"), v);
+            model::expr::check_name(n, &self.at(format!("crossings.{n}"), name))?;
+            let t = v
+                .get_ref()
+                .as_table()
+                .ok_or_else(|| Error::scenario(at.clone(), "a crossing is a table", fix))?;
+            if let Some(k) = t
+                .keys()
+                .find(|k| !["metric", "reaches", "unit"].contains(&k.as_str()))
+            {
+                return Err(Error::scenario(at, format!("unknown key `{k}`"), fix));
+            }
+            let names = model.metric_names();
+            let metric = t.get("metric").and_then(|m| m.as_str()).unwrap_or_default();
+            let Some(col) = names.iter().position(|x| x == metric) else {
+                return Err(Error::scenario(
+                    at,
+                    format!("`{metric}` is not a metric"),
+                    format!("the metrics: {}", names.join(", ")),
+                ));
+            };
+            let value = t
+                .get("reaches")
+                .and_then(|r| r.as_float().or(r.as_integer().map(|i| i as f64)))
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| Error::scenario(at.clone(), "`reaches` must be a number", fix))?;
+            let unit = t.get("unit").and_then(|u| u.as_str()).unwrap_or("h");
+            let unit_h = match unit {
+                "h" => 1.0,
+                "d" => 24.0,
+                "w" => 168.0,
+                "y" => 8766.0,
+                _ => {
+                    return Err(Error::scenario(
+                        at,
+                        format!("unknown unit `{unit}`"),
+                        fix,
+                    ));
+                }
+            };
+            model.crossings.push(model::derived::Crossing {
+                name: n.clone(),
+                metric: col,
+                value,
+                unit_h,
+                unit: unit.into(),
+            });
         }
         Ok(())
     }

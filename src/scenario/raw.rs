@@ -24,6 +24,9 @@ pub struct RawScenario {
     /// Named sub-expressions: `name = "expression"`.
     #[serde(default)]
     pub define: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// First times a metric reaches a value.
+    #[serde(default)]
+    pub crossings: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     /// Pictures and arrays by name: `name = "file.png"` or `{ file, range }`.
     #[serde(default)]
     pub maps: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
