@@ -168,48 +168,10 @@ pub fn bench(
         for &nsp in species {
             for &n in sizes {
                 let sc = bench_scenario(nsp, n, scheme)?;
-                let mut sim = match Simulation::new(ctx, &sc.problem()) {
-                    Ok(s) => s,
-                    Err(Error::Problem { message, .. }) => {
-                        skipped.push(format!("{nsp} species at {n}²: {message}"));
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                // Warm up (pipeline compile, first touches, the error control settling),
-                // then advance in calls that double in length (16 steps first) until the
-                // target time is spent: long calls submit many dispatches at once, as a
-                // run does.
-                let step = sim.plan().dt.min(sc.time.end / 1e4);
-                sim.advance(sim.time() + 16.0 * step, &mut |_| {})?;
-                let before = sim.counters();
-                let mut span = 16.0 * sim.plan().dt.min(sc.time.end / 1e4);
-                while sim.counters().seconds - before.seconds < target_s && sim.time() < sc.time.end
-                {
-                    let t = (sim.time() + span).min(sc.time.end);
-                    sim.advance(t, &mut |_| {})?;
-                    span *= 2.0;
+                match measure(ctx, &sc, scheme, nsp, planes_moved, target_s, copy)? {
+                    Ok(row) => rows.push(row),
+                    Err(why) => skipped.push(format!("{nsp} species at {n}²: {why}")),
                 }
-                let after = sim.counters();
-                let (d, secs) = (
-                    after.dispatches - before.dispatches,
-                    after.seconds - before.seconds,
-                );
-                let cells = sc.grid.cells() as f64;
-                let bytes = sc.model.planes() as f64 * planes_moved * 16.0 * cells;
-                let gbs = d as f64 * bytes / secs / 1e9;
-                rows.push(BenchRow {
-                    model: sc.model.name.clone(),
-                    scheme: scheme.into(),
-                    species: nsp,
-                    nx: n,
-                    ny: n,
-                    steps: d,
-                    seconds: secs,
-                    cell_updates_per_s: d as f64 * cells / secs,
-                    effective_gb_per_s: gbs,
-                    fraction_of_copy: gbs * 1e9 / copy,
-                });
             }
         }
     }
@@ -221,6 +183,123 @@ pub fn bench(
         skipped,
         sweep: None,
     })
+}
+
+/// One measurement: `Ok(Err(why))` where the device cannot hold the problem.
+fn measure(
+    ctx: &GpuContext,
+    sc: &Scenario,
+    scheme: &str,
+    nsp: usize,
+    planes_moved: f64,
+    target_s: f64,
+    copy: f64,
+) -> Result<std::result::Result<BenchRow, String>> {
+    let mut sim = match Simulation::new(ctx, &sc.problem()) {
+        Ok(s) => s,
+        Err(Error::Problem { message, .. }) => return Ok(Err(message)),
+        Err(e) => return Err(e),
+    };
+    // Warm up (pipeline compile, first touches, the error control settling), then advance
+    // in calls that double in length (16 steps first) until the target time is spent: long
+    // calls submit many dispatches at once, as a run does.
+    let step = sim.plan().dt.min(sc.time.end / 1e4);
+    sim.advance(sim.time() + 16.0 * step, &mut |_| {})?;
+    let before = sim.counters();
+    let mut span = 16.0 * sim.plan().dt.min(sc.time.end / 1e4);
+    while sim.counters().seconds - before.seconds < target_s && sim.time() < sc.time.end {
+        let t = (sim.time() + span).min(sc.time.end);
+        sim.advance(t, &mut |_| {})?;
+        span *= 2.0;
+    }
+    let after = sim.counters();
+    let (d, secs) = (
+        after.dispatches - before.dispatches,
+        after.seconds - before.seconds,
+    );
+    let cells = sc.grid.cells() as f64;
+    let bytes = sc.model.planes() as f64 * planes_moved * 16.0 * cells;
+    let gbs = d as f64 * bytes / secs / 1e9;
+    Ok(Ok(BenchRow {
+        model: sc.model.name.clone(),
+        scheme: scheme.into(),
+        species: nsp,
+        nx: sc.grid.nx,
+        ny: sc.grid.ny,
+        steps: d,
+        seconds: secs,
+        cell_updates_per_s: d as f64 * cells / secs,
+        effective_gb_per_s: gbs,
+        fraction_of_copy: gbs * 1e9 / copy,
+    }))
+}
+
+/// What each tissue capability costs (issue #12): the 2-species chain under RKC at n×n,
+/// plain and with one capability added — diffusion that varies, taxis, a drift, a map read
+/// in the reactions — and the chain at 8 and 32 species (cost per species and plane).
+pub fn capability_bench(ctx: &GpuContext, n: u32, target_s: f64) -> Result<Vec<BenchRow>> {
+    let (copy, _) = copy_bandwidth(ctx)?;
+    let dir = std::env::temp_dir().join(format!("exoderm-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+    let map: Vec<f32> = (0..(n * n) as usize)
+        .map(|i| (i % n as usize) as f32 / n as f32)
+        .collect();
+    let map_path = dir.join("bench_map.npy");
+    std::fs::write(
+        &map_path,
+        crate::output::npy::encode_f32(&map, n as usize, n as usize),
+    )
+    .map_err(|e| Error::io("cannot write", &map_path, e))?;
+    // Each variant: its name and how it edits the chain's scenario text.
+    type Edit = fn(String) -> String;
+    let chain = |name: &str, edit: Edit| -> Result<Scenario> {
+        let sc = bench_scenario(3, n, "rkc")?;
+        let text = edit(sc.source.replace("chain3", name));
+        Scenario::parse(&text, &dir.join("bench.toml").display().to_string())
+    };
+    let variants: Vec<(&str, Edit)> = vec![
+        ("chain3", |t| t),
+        ("+var-D", |t| {
+            t.replacen(
+                "diffusion = 0.1\n",
+                "diffusion = \"0.1 * (1.0 + 0.5 * s1)\"\n",
+                1,
+            )
+        }),
+        ("+taxis", |t| {
+            t.replacen(
+                "diffusion = 0.1\n",
+                "diffusion = 0.1\ntaxis = { up = \"s1\", chi = \"0.05\" }\n",
+                1,
+            )
+        }),
+        ("+drift", |t| {
+            t.replacen(
+                "diffusion = 0.1\n",
+                "diffusion = 0.1\nvelocity = [\"0.05\", \"0.0\"]\n",
+                1,
+            )
+        }),
+        ("+map", |t| {
+            t.replace("[params]\n", "[maps]\nbed = \"bench_map.npy\"\n[params]\n")
+                .replace("s0 = \"k * (", "s0 = \"bed * k * (")
+        }),
+    ];
+    let mut rows = vec![];
+    for (name, edit) in &variants {
+        let sc = chain(name, *edit)?;
+        if let Ok(row) = measure(ctx, &sc, "rkc", 3, 6.0, target_s, copy)? {
+            rows.push(row);
+        }
+    }
+    for nsp in [8, 32] {
+        let sc = bench_scenario(nsp, n, "rkc")?;
+        if let Ok(row) = measure(ctx, &sc, "rkc", nsp, 6.0, target_s, copy)? {
+            rows.push(row);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(rows)
 }
 
 /// The report as a table for people.

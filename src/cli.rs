@@ -109,6 +109,10 @@ enum Args {
         /// Skip the 64-run sweep measurement (batched vs one at a time).
         #[arg(long)]
         no_sweep: bool,
+        /// Also time what each tissue capability costs (varying D, taxis, drift, maps,
+        /// 32 species) on the first size.
+        #[arg(long)]
+        capabilities: bool,
     },
 }
 
@@ -152,6 +156,7 @@ pub enum Command {
         seconds: f64,
         json: bool,
         sweep: bool,
+        capabilities: bool,
     },
 }
 
@@ -253,11 +258,13 @@ impl Command {
                 seconds,
                 json,
                 no_sweep,
+                capabilities,
             } => Command::Bench {
                 sizes,
                 seconds,
                 json,
                 sweep: !no_sweep,
+                capabilities,
             },
         })
     }
@@ -296,7 +303,8 @@ impl Command {
                 seconds,
                 json,
                 sweep,
-            } => bench_cmd(&sizes, seconds, json, sweep),
+                capabilities,
+            } => bench_cmd(&sizes, seconds, json, sweep, capabilities),
         }
     }
 }
@@ -479,9 +487,20 @@ fn list_presets() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench_cmd(sizes: &[u32], seconds: f64, json: bool, sweep: bool) -> anyhow::Result<()> {
+fn bench_cmd(
+    sizes: &[u32],
+    seconds: f64,
+    json: bool,
+    sweep: bool,
+    capabilities: bool,
+) -> anyhow::Result<()> {
     let ctx = GpuContext::headless()?;
     let mut report = bench::bench(&ctx, sizes, &[2, 8], seconds)?;
+    if capabilities && let Some(&n) = sizes.first() {
+        report
+            .rows
+            .extend(bench::capability_bench(&ctx, n, seconds)?);
+    }
     if sweep {
         report.sweep = Some(bench::sweep_bench(&ctx, 64, 128, 200)?);
     }

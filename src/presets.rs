@@ -4,6 +4,10 @@
 /// (path under the repository, text).
 pub const SCENARIOS: &[(&str, &str)] = &[
     (
+        "assets/examples/chemotaxis.toml",
+        include_str!("../assets/examples/chemotaxis.toml"),
+    ),
+    (
         "assets/examples/fisher.toml",
         include_str!("../assets/examples/fisher.toml"),
     ),
@@ -18,6 +22,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     (
         "assets/examples/heat.toml",
         include_str!("../assets/examples/heat.toml"),
+    ),
+    (
+        "assets/examples/irregular_wound.toml",
+        include_str!("../assets/examples/irregular_wound.toml"),
+    ),
+    (
+        "assets/examples/layered_skin.toml",
+        include_str!("../assets/examples/layered_skin.toml"),
     ),
     (
         "assets/presets/epidermal_wound.toml",
@@ -84,4 +96,30 @@ pub fn classroom() -> Vec<(&'static str, &'static str)> {
 pub const DEFAULT: &str = "epidermal_wound";
 
 /// Files the shipped scenarios read (maps), by path under the repository.
-pub const FILES: &[(&str, &[u8])] = &[];
+pub const FILES: &[(&str, &[u8])] = &[(
+    "assets/examples/maps/irregular_wound.png",
+    include_bytes!("../assets/examples/maps/irregular_wound.png"),
+)];
+
+/// Built-in models shipped as scenario files: (name, path under the repository, text).
+/// `[model] builtin = "NAME"` loads one; the scenario overrides and adds to it.
+pub const MODELS: &[(&str, &str, &str)] = &[(
+    "epidermal",
+    "assets/models/epidermal.toml",
+    include_str!("../assets/models/epidermal.toml"),
+)];
+
+/// The model file called `name`: (path, text).
+pub fn model_file(name: &str) -> Option<(&'static str, &'static str)> {
+    MODELS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, p, t)| (*p, *t))
+}
+
+/// Every built-in model's name: the code models, then the model files.
+pub fn builtin_names() -> Vec<&'static str> {
+    let mut names = crate::model::BUILTINS.to_vec();
+    names.extend(MODELS.iter().map(|(n, _, _)| *n));
+    names
+}

@@ -31,9 +31,16 @@ fn a_total_dose_is_spread_evenly_over_its_region() {
         );
         let total = sum(&u) * cell_area;
         let inside: Vec<f32> = u.iter().copied().filter(|&v| v > 0.0).collect();
-        let spread = inside.iter().fold(0.0f32, |m, &v| m.max(v)) - inside.iter().fold(f32::INFINITY, |m, &v| m.min(v));
-        eprintln!("total dose over r = {r} mm: {total} in {} cells", inside.len());
-        assert!((total - 3.0).abs() < 1e-5, "r = {r}: total {total}, prescribed 3");
+        let spread = inside.iter().fold(0.0f32, |m, &v| m.max(v))
+            - inside.iter().fold(f32::INFINITY, |m, &v| m.min(v));
+        eprintln!(
+            "total dose over r = {r} mm: {total} in {} cells",
+            inside.len()
+        );
+        assert!(
+            (total - 3.0).abs() < 1e-5,
+            "r = {r}: total {total}, prescribed 3"
+        );
         assert!(spread < 1e-6 * inside[0], "uneven: spread {spread}");
         let expected_cells = std::f64::consts::PI * r.parse::<f64>().unwrap().powi(2) / cell_area;
         assert!(
@@ -49,13 +56,19 @@ fn a_total_dose_is_spread_evenly_over_its_region() {
 fn repeated_sessions_add_up() {
     let _ = gpu_or_skip!();
     let rect = "rectangle = [\"-1 mm\", \"-1 mm\", \"1 mm\", \"0 mm\"]\nadd = { u = 1.0 }\n";
-    let u = after(&format!("[[event]]\nat = \"1 h\"\nevery = \"2 h\"\ncount = 3\n{rect}"), 6.0);
+    let u = after(
+        &format!("[[event]]\nat = \"1 h\"\nevery = \"2 h\"\ncount = 3\n{rect}"),
+        6.0,
+    );
     // Cell (i, j) centre: x = -1.95 + 0.1 i.
     let at = |x: f64, y: f64| u[(((y + 2.0) / 0.1) as usize) * 40 + ((x + 2.0) / 0.1) as usize];
     assert_eq!(at(0.0, -0.5), 3.0);
     assert_eq!(at(0.0, 0.5), 0.0);
     assert_eq!(at(1.5, -0.5), 0.0);
-    let u = after(&format!("[[event]]\nat = \"1 h\"\nevery = \"2 h\"\nuntil = \"4 h\"\n{rect}"), 6.0);
+    let u = after(
+        &format!("[[event]]\nat = \"1 h\"\nevery = \"2 h\"\nuntil = \"4 h\"\n{rect}"),
+        6.0,
+    );
     assert_eq!(u[15 * 40 + 20], 2.0, "sessions at 1 h and 3 h only");
 }
 
@@ -66,12 +79,17 @@ fn doses_see_params_and_the_state() {
     let _ = gpu_or_skip!();
     let dose = "[params]\nk = 1.0\n[[event]]\nat = \"1 h\"\nwhere = \"u < 0.5\"\nadd = { u = \"2.0 * k\" }\n";
     let plain = after(dose, 2.0);
-    let changed = after(&format!("{dose}[[event]]\nat = 0.0\nparam = \"k\"\nvalue = 1.5\n"), 2.0);
+    let changed = after(
+        &format!("{dose}[[event]]\nat = 0.0\nparam = \"k\"\nvalue = 1.5\n"),
+        2.0,
+    );
     assert_eq!(plain[0], 2.0);
     assert_eq!(changed[0], 3.0);
     // A first deposit closes the centre; the dose then reaches only the open cells.
     let u = after(
-        &format!("[[event]]\nat = 0.5\ncenter = [0.0, 0.0]\nradius = \"0.5 mm\"\nset = {{ u = 1.0 }}\n{dose}"),
+        &format!(
+            "[[event]]\nat = 0.5\ncenter = [0.0, 0.0]\nradius = \"0.5 mm\"\nset = {{ u = 1.0 }}\n{dose}"
+        ),
         2.0,
     );
     assert_eq!(u[20 * 40 + 20], 1.0, "closed cell untouched");

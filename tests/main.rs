@@ -9,9 +9,9 @@ mod cli;
 mod dosing;
 mod events;
 mod fuzz;
-mod metrics;
 #[cfg(feature = "gui")]
 mod gui;
+mod metrics;
 mod numerics;
 mod reference;
 mod scenario_errors;

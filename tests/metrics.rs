@@ -48,19 +48,35 @@ fn derived_metrics_integrals_and_crossings_match_closed_forms() {
     let last = rows.last().unwrap();
     let area = first[col("total")];
     // 316 cells of 0.01 mm² fall inside the disc.
-    assert!((area - std::f64::consts::PI).abs() < 0.05, "disc area {area}");
+    assert!(
+        (area - std::f64::consts::PI).abs() < 0.05,
+        "disc area {area}"
+    );
     let decay = (-k * 4.0).exp();
     assert!((last[col("total")] / area - decay).abs() < 1e-5);
-    assert!((last[col("disc_mean")] - decay).abs() < 1e-5, "mean over the disc only");
+    assert!(
+        (last[col("disc_mean")] - decay).abs() < 1e-5,
+        "mean over the disc only"
+    );
     assert_eq!(last[col("right_max")], 0.0, "max over the right strip only");
     assert!((last[col("remaining_pct")] - 100.0 * decay).abs() < 1e-3);
     let exposure = area * (1.0 - decay) / k;
     let got = last[col("exposure")];
-    eprintln!("exposure {got} vs {exposure}; crossings {:?}", report.crossings);
+    eprintln!(
+        "exposure {got} vs {exposure}; crossings {:?}",
+        report.crossings
+    );
     // Trapezoids of 0.05 h on e^{−kt}: relative error about (k·0.05)²/12.
-    assert!((got / exposure - 1.0).abs() < 1e-4, "exposure {got}, exact {exposure}");
+    assert!(
+        (got / exposure - 1.0).abs() < 1e-4,
+        "exposure {got}, exact {exposure}"
+    );
     let t50 = report.crossings[0].1.unwrap();
-    assert!((t50 - 2f64.ln() / k).abs() < 1e-3, "t50 = {t50}, exact {}", 2f64.ln() / k);
+    assert!(
+        (t50 - 2f64.ln() / k).abs() < 1e-3,
+        "t50 = {t50}, exact {}",
+        2f64.ln() / k
+    );
     assert_eq!(report.crossings[1].1, None);
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();

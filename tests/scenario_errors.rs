@@ -235,7 +235,15 @@ fn map_mistakes() {
         }
     };
     let m = at(&species("[maps]\nbed = \"missing.png\"\n"));
-    assert_has(&m, &["bad.toml:11", "maps.bed", "cannot read map file", "missing.png"]);
+    assert_has(
+        &m,
+        &[
+            "bad.toml:11",
+            "maps.bed",
+            "cannot read map file",
+            "missing.png",
+        ],
+    );
     // A 2:1 picture on a square domain would be stretched.
     std::fs::write(
         dir.join("wide.npy"),
@@ -243,7 +251,16 @@ fn map_mistakes() {
     )
     .unwrap();
     let m = at(&species("[maps]\nbed = \"wide.npy\"\n"));
-    assert_has(&m, &["bad.toml:11", "maps.bed", "4×2 pixels", "stretched", "extent"]);
+    assert_has(
+        &m,
+        &[
+            "bad.toml:11",
+            "maps.bed",
+            "4×2 pixels",
+            "stretched",
+            "extent",
+        ],
+    );
     std::fs::write(dir.join("notpng.png"), b"hello").unwrap();
     let m = at(&species("[maps]\nbed = \"notpng.png\"\n"));
     assert_has(&m, &["bad.toml:11", "is not a PNG"]);
@@ -306,4 +323,64 @@ fn every_shipped_scenario_is_valid() {
             "{p} is not listed in src/presets.rs"
         );
     }
+    // Every model file and every map is shipped in the binary, and every model file parses.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listed = |dir: &str| -> Vec<String> {
+        std::fs::read_dir(root.join(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .filter_map(|e| e.ok())
+            .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy()))
+            .collect()
+    };
+    let models = listed("assets/models");
+    assert!(!models.is_empty());
+    for m in &models {
+        assert!(
+            exoderm::presets::MODELS.iter().any(|(_, p, _)| p == m),
+            "{m} is not listed in presets::MODELS"
+        );
+    }
+    for (_, path, text) in exoderm::presets::MODELS {
+        Scenario::parse(text, path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    let maps = listed("assets/examples/maps");
+    assert!(!maps.is_empty());
+    for m in &maps {
+        assert!(
+            exoderm::presets::FILES.iter().any(|(p, _)| p == m),
+            "{m} is not listed in presets::FILES"
+        );
+    }
+}
+
+/// A built-in model shipped as a file: a scenario overrides a param (keeping its range and
+/// doc), adds a species and a metric, inherits grid, time and view; an error inside the
+/// model file points into it.
+#[test]
+fn a_model_file_is_extended_and_its_errors_point_into_it() {
+    let sc = Scenario::parse(
+        "[model]\nbuiltin = \"epidermal\"\n[params]\nk_exo = \"2 /d\"\n\
+         [[species]]\nname = \"tracer\"\ndiffusion = 0.01\ninitial = \"0.0\"\n\
+         [metrics]\ntracer_total = \"tracer\"\n",
+        "mine.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let m = &sc.model;
+    let k = &m.params[m.param_index("k_exo").unwrap()];
+    assert!((k.value - 2.0 / 24.0).abs() < 1e-15, "{}", k.value);
+    assert_eq!(k.range, Some([0.0, 10.0 / 24.0]));
+    assert!(k.doc.contains("exosomes"), "the model file's doc is kept");
+    assert_eq!(m.species_names(), ["n", "c", "exo", "gel", "tracer"]);
+    assert_eq!(
+        m.metric_names(),
+        ["wound_area", "exo_in_wound", "tracer_total"]
+    );
+    assert_eq!((sc.grid.nx, sc.time.end), (160, 14.0 * 24.0));
+    assert_eq!(sc.display.closure_of, Some(0));
+    assert!(m.defines.iter().any(|d| d.name == "mitosis"));
+    // A mistake in this file is this file's; an unknown model lists the model files too.
+    let e = err("[model]\nbuiltin = \"epidermal\"\n[reactions]\nn = \"mitosis * q\"\n");
+    assert_has(&e, &["bad.toml:4", "reactions.n", "`q` is not a name"]);
+    let e = err("[model]\nbuiltin = \"wound9\"\n");
+    assert_has(&e, &["bad.toml:2", "model.builtin", "epidermal"]);
 }

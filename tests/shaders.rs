@@ -38,7 +38,8 @@ fn every_builtin_model_shader_validates() {
 /// A model of `species` species and `params` params (species s fed by param p(8s + 7), so
 /// every plane and the last params are read).
 pub fn sized_model(species: usize, params: usize) -> String {
-    let mut text = String::from("[grid]\nsize = [8, 8]\nextent = [1.0, 1.0]\n[time]\nend = 1.0\n[params]\n");
+    let mut text =
+        String::from("[grid]\nsize = [8, 8]\nextent = [1.0, 1.0]\n[time]\nend = 1.0\n[params]\n");
     for p in 0..params {
         text.push_str(&format!("p{p} = {}\n", p as f64 * 0.001));
     }
@@ -49,7 +50,10 @@ pub fn sized_model(species: usize, params: usize) -> String {
     }
     text.push_str("[reactions]\n");
     for s in 0..species {
-        text.push_str(&format!("s{s} = \"p{} - 0.1 * s{s}\"\n", (8 * s + 7).min(params - 1)));
+        text.push_str(&format!(
+            "s{s} = \"p{} - 0.1 * s{s}\"\n",
+            (8 * s + 7).min(params - 1)
+        ));
     }
     text
 }

@@ -328,7 +328,10 @@ fn write_png(path: &std::path::Path, w: u32, h: u32, f: impl Fn(u32, u32) -> u8)
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().unwrap();
-    let data: Vec<u8> = (0..h).flat_map(|r| (0..w).map(move |c| (r, c))).map(|(r, c)| f(c, r)).collect();
+    let data: Vec<u8> = (0..h)
+        .flat_map(|r| (0..w).map(move |c| (r, c)))
+        .map(|(r, c)| f(c, r))
+        .collect();
     writer.write_image_data(&data).unwrap();
 }
 
@@ -344,7 +347,9 @@ fn map_dir(name: &str) -> std::path::PathBuf {
 fn a_png_map_reaches_initial_values_and_reactions() {
     let ctx = gpu_or_skip!();
     let dir = map_dir("png");
-    write_png(&dir.join("quadrant.png"), 16, 16, |c, r| if c < 8 && r < 8 { 255 } else { 0 });
+    write_png(&dir.join("quadrant.png"), 16, 16, |c, r| {
+        if c < 8 && r < 8 { 255 } else { 0 }
+    });
     let text = "[grid]\nsize = [16, 16]\nextent = [\"2 mm\", \"2 mm\"]\n\
                 [time]\nend = \"1 h\"\noutput_every = \"1 h\"\n\
                 [maps]\nbed = { file = \"quadrant.png\", range = [0.0, 2.0] }\n\
@@ -371,8 +376,14 @@ fn an_npy_map_round_trips_an_output() {
     let ctx = gpu_or_skip!();
     let dir = map_dir("npy");
     let (nx, ny) = (12, 8);
-    let data: Vec<f32> = (0..nx * ny).map(|i| (i % nx) as f32 * 0.25 + (i / nx) as f32).collect();
-    std::fs::write(dir.join("f.npy"), exoderm::output::npy::encode_f32(&data, ny, nx)).unwrap();
+    let data: Vec<f32> = (0..nx * ny)
+        .map(|i| (i % nx) as f32 * 0.25 + (i / nx) as f32)
+        .collect();
+    std::fs::write(
+        dir.join("f.npy"),
+        exoderm::output::npy::encode_f32(&data, ny, nx),
+    )
+    .unwrap();
     let text = format!(
         "[grid]\nsize = [{nx}, {ny}]\nextent = [\"3 mm\", \"2 mm\"]\n[time]\nend = \"1 h\"\n\
          [maps]\nf = \"f.npy\"\n[[species]]\nname = \"u\"\ndiffusion = 0.0\ninitial = \"f\"\n"
@@ -390,7 +401,8 @@ fn an_npy_map_round_trips_an_output() {
 #[test]
 fn the_largest_model_runs_batched() {
     let ctx = gpu_or_skip!();
-    let text = crate::shaders::sized_model(32, 256).replace("end = 1.0", "end = 1.0\nscheme = \"euler\"\ndt = 0.01");
+    let text = crate::shaders::sized_model(32, 256)
+        .replace("end = 1.0", "end = 1.0\nscheme = \"euler\"\ndt = 0.01");
     let sc = scenario(&text);
     let mut a = sc.problem();
     let mut b = sc.problem();
@@ -407,7 +419,14 @@ fn the_largest_model_runs_batched() {
         // s31 reads p255 (the last param); s0 reads p7.
         let (s31, s0) = (f[31][27] as f64, f[0][27] as f64);
         // Forward Euler with dt = 0.01 h: a relative error of about 0.1 dt / 2.
-        assert!((s31 - exact(p31)).abs() < 1e-3 * exact(p31), "run {run}: s31 = {s31}, exact {}", exact(p31));
-        assert!((s0 - exact(0.007)).abs() < 1e-3 * exact(0.007), "run {run}: s0 = {s0}");
+        assert!(
+            (s31 - exact(p31)).abs() < 1e-3 * exact(p31),
+            "run {run}: s31 = {s31}, exact {}",
+            exact(p31)
+        );
+        assert!(
+            (s0 - exact(0.007)).abs() < 1e-3 * exact(0.007),
+            "run {run}: s0 = {s0}"
+        );
     }
 }

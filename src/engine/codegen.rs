@@ -423,7 +423,9 @@ impl<'a> Gen<'a> {
                     expr::fn_name(role, &d.to_string())
                 ));
             }
-            self.line(format!("        default: {{ return {default}; }}\n    }}\n}}"));
+            self.line(format!(
+                "        default: {{ return {default}; }}\n    }}\n}}"
+            ));
         }
         let cases: String = m
             .doses

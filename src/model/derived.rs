@@ -25,7 +25,11 @@ pub enum Node {
 #[derive(Debug, Clone, Serialize)]
 pub enum Derived {
     /// `derived = "formula"`.
-    Formula { name: String, source: String, node: Node },
+    Formula {
+        name: String,
+        source: String,
+        node: Node,
+    },
     /// `time_integral = "metric"`: ∫ metric dt (its units × h).
     TimeIntegral { name: String, of: usize },
 }
@@ -261,10 +265,17 @@ impl Tracker {
                 None if now == 0.0 => *x = Some(t),
                 Some((t0, prev)) => {
                     let before = prev[c.metric] - c.value;
-                    let start = self.initial.as_ref().map_or(before, |i| i[c.metric] - c.value);
+                    let start = self
+                        .initial
+                        .as_ref()
+                        .map_or(before, |i| i[c.metric] - c.value);
                     // Reached: on the value, or across it from where the metric started.
                     if now == 0.0 || (now.signum() != start.signum() && start != 0.0) {
-                        let f = if before == now { 1.0 } else { before / (before - now) };
+                        let f = if before == now {
+                            1.0
+                        } else {
+                            before / (before - now)
+                        };
                         *x = Some(t0 + f.clamp(0.0, 1.0) * (t - t0));
                     }
                 }
@@ -306,8 +317,20 @@ mod tests {
         assert_eq!(eval(&n, &[2.5, 0.0], &[10.0, 0.0]), 75.0);
         let n = parse("-max(area, other) + abs(-2e-1)", &cols).unwrap();
         assert!((eval(&n, &[1.0, 3.0], &[0.0, 0.0]) - (-2.8)).abs() < 1e-12);
-        assert!(parse("area +", &cols).unwrap_err().contains("ends too soon"));
-        assert!(parse("nope * 2", &cols).unwrap_err().contains("`nope` is not a metric"));
-        assert!(parse("sqrt(area)", &cols).unwrap_err().contains("unknown function"));
+        assert!(
+            parse("area +", &cols)
+                .unwrap_err()
+                .contains("ends too soon")
+        );
+        assert!(
+            parse("nope * 2", &cols)
+                .unwrap_err()
+                .contains("`nope` is not a metric")
+        );
+        assert!(
+            parse("sqrt(area)", &cols)
+                .unwrap_err()
+                .contains("unknown function")
+        );
     }
 }

@@ -57,9 +57,9 @@ pub fn model() -> Model {
         }],
         defines: vec![],
         maps: vec![],
-            doses: vec![],
-            derived: vec![],
-            crossings: vec![],
+        doses: vec![],
+        derived: vec![],
+        crossings: vec![],
     }
 }
 

@@ -54,9 +54,9 @@ pub fn model() -> Model {
         metrics: vec![],
         defines: vec![],
         maps: vec![],
-            doses: vec![],
-            derived: vec![],
-            crossings: vec![],
+        doses: vec![],
+        derived: vec![],
+        crossings: vec![],
     }
 }
 

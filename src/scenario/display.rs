@@ -474,10 +474,14 @@ impl Ctx<'_> {
         grid: &crate::engine::Grid,
     ) -> Result<Vec<Action>> {
         let at_field = format!("{field}.at");
-        let shapes = [e.center.is_some() || e.radius.is_some(), e.rectangle.is_some(), e.line.is_some()]
-            .iter()
-            .filter(|&&s| s)
-            .count();
+        let shapes = [
+            e.center.is_some() || e.radius.is_some(),
+            e.rectangle.is_some(),
+            e.line.is_some(),
+        ]
+        .iter()
+        .filter(|&&s| s)
+        .count();
         if shapes > 1 {
             return Err(Error::scenario(
                 self.at(&at_field, &e.at),
@@ -541,7 +545,10 @@ impl Ctx<'_> {
             let b = self.point(&f, rect.span(), &v[2..])?;
             // At least one cell wide each way.
             let span = |lo: f64, hi: f64, h: f64| {
-                let (c, half) = (0.5 * (lo + hi), (0.5 * (hi - lo).abs()).max(0.5 * h * 1.0001));
+                let (c, half) = (
+                    0.5 * (lo + hi),
+                    (0.5 * (hi - lo).abs()).max(0.5 * h * 1.0001),
+                );
                 (c - half, c + half)
             };
             let (x0, x1) = span(a[0], b[0], grid.dx());
@@ -607,10 +614,16 @@ impl Ctx<'_> {
         };
         let plain = e.total.is_empty()
             && e.region.is_none()
-            && e.set.values().chain(e.add.values()).all(|v| number(v.get_ref()).is_some());
+            && e.set
+                .values()
+                .chain(e.add.values())
+                .all(|v| number(v.get_ref()).is_some());
         if let (Some((center, radius)), true) = (circle, plain) {
             let mut amounts = Amounts::default();
-            for (key, raw, list) in [("set", &e.set, &mut amounts.set), ("add", &e.add, &mut amounts.add)] {
+            for (key, raw, list) in [
+                ("set", &e.set, &mut amounts.set),
+                ("add", &e.add, &mut amounts.add),
+            ] {
                 for (name, value) in raw {
                     let f = format!("{field}.{key}.{}", name.get_ref());
                     let s = self.species_ref(model, &f, name)?;
@@ -667,5 +680,4 @@ impl Ctx<'_> {
         }
         Ok(actions)
     }
-
 }

@@ -227,10 +227,33 @@ impl Ctx<'_> {
     }
 
     fn build(&self, raw: RawScenario) -> Result<Scenario> {
+        // A built-in model shipped as a scenario file: parsed on its own (its errors point
+        // into it), then this file overrides and adds to it.
+        let base = self.base_scenario(&raw)?;
         // In file order: the grid and time sections come first in every example.
-        let (grid, grid_size) = self.grid(&raw)?;
-        let (time, time_dt) = self.time(&raw)?;
-        let mut model = self.base_model(&raw)?;
+        let (grid, grid_size) = match (&raw.grid, &base) {
+            (None, Some(b)) => (b.grid.clone(), b.at.grid_size.clone()),
+            _ => self.grid(&raw)?,
+        };
+        let (time, time_dt) = match (&raw.time, &base) {
+            (None, Some(b)) => (b.time.clone(), b.at.time_dt.clone()),
+            _ => self.time(&raw)?,
+        };
+        let mut model = match &base {
+            Some(b) => {
+                let mut m = (*b.model).clone();
+                if let Some(rm) = raw.model.as_ref().map(|m| m.get_ref()) {
+                    if let Some(n) = &rm.name {
+                        m.name = n.clone();
+                    }
+                    if let Some(d) = &rm.description {
+                        m.description = d.clone();
+                    }
+                }
+                m
+            }
+            None => self.base_model(&raw)?,
+        };
         self.apply_species(&raw, &mut model)?;
         self.apply_reactions(&raw, &mut model)?;
         self.apply_params(&raw, &mut model)?;
@@ -257,7 +280,24 @@ impl Ctx<'_> {
             })?,
         };
         let output = self.output(&raw)?;
-        let display = self.display(&raw, &model, time.end)?;
+        let mut display = self.display(&raw, &model, time.end)?;
+        let mut events = events;
+        if let Some(b) = &base {
+            // The model file's view and classroom text unless this file has its own; its
+            // events (e.g. the wound's cut) first.
+            if raw.view.is_none() {
+                let explain = display.explain.take();
+                display = b.display.clone();
+                display.explain = explain.or(display.explain.take());
+            }
+            if raw.explain.is_none() && display.explain.is_none() {
+                display.explain = b.display.explain.clone();
+            }
+            let mut all = b.events.clone();
+            all.append(&mut events);
+            all.sort_by(|a, b| a.at.total_cmp(&b.at));
+            events = all;
+        }
         let scenario = Scenario {
             file: self.file.into(),
             seed,
@@ -276,6 +316,28 @@ impl Ctx<'_> {
         Ok(scenario)
     }
 
+    /// The built-in model file `[model] builtin` names, parsed, if it is one.
+    fn base_scenario(&self, raw: &RawScenario) -> Result<Option<Scenario>> {
+        let Some(b) = raw
+            .model
+            .as_ref()
+            .and_then(|m| m.get_ref().builtin.as_ref())
+        else {
+            return Ok(None);
+        };
+        let Some((path, text)) = crate::presets::model_file(b.get_ref()) else {
+            return Ok(None);
+        };
+        if self.file == path {
+            return Err(Error::scenario(
+                self.at("model.builtin", b),
+                format!("the built-in model `{}` names itself", b.get_ref()),
+                "a model file builds on a code model (heat, fisher, gray_scott) or on none",
+            ));
+        }
+        Scenario::parse(text, path).map(Some)
+    }
+
     fn base_model(&self, raw: &RawScenario) -> Result<Model> {
         let rm = raw.model.as_ref().map(|m| m.get_ref());
         let mut model = match rm.and_then(|m| m.builtin.as_ref()) {
@@ -283,7 +345,7 @@ impl Ctx<'_> {
                 Error::scenario(
                     self.at("model.builtin", b),
                     format!("there is no built-in model `{}`", b.get_ref()),
-                    format!("use one of: {}; or leave `builtin` out and write your own [[species]] and [reactions]", model::BUILTINS.join(", ")),
+                    format!("use one of: {}; or leave `builtin` out and write your own [[species]] and [reactions]", crate::presets::builtin_names().join(", ")),
                 )
             })?,
             None => Model {
@@ -311,7 +373,12 @@ impl Ctx<'_> {
     }
 
     fn apply_species(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
-        let builtin = model.name != "custom" && !model.species.is_empty();
+        // A code model (with its f64 twin) keeps its species; a model file may gain more.
+        let builtin = raw
+            .model
+            .as_ref()
+            .and_then(|m| m.get_ref().builtin.as_ref())
+            .is_some_and(|b| model::builtin(b.get_ref()).is_some());
         // Every species name, the model's and the file's (taxis may point at a later one).
         let mut species_names: Vec<String> = model.species.iter().map(|s| s.name.clone()).collect();
         for rs in &raw.species {
@@ -753,7 +820,7 @@ impl Ctx<'_> {
                 }
                 _ => return Err(Error::scenario(at, "a map is a file name or a table", fix)),
             };
-            let map = maps::load(n, &self.file, &file, range).map_err(|e| {
+            let map = maps::load(n, self.file, &file, range).map_err(|e| {
                 Error::scenario(
                     at.clone(),
                     e,
@@ -1024,7 +1091,10 @@ impl Ctx<'_> {
                         format!("metrics defined so far: {}", names.join(", ")),
                     )
                 })?;
-                model::derived::Derived::TimeIntegral { name: n.clone(), of }
+                model::derived::Derived::TimeIntegral {
+                    name: n.clone(),
+                    of,
+                }
             };
             model.derived.push(d);
         }
@@ -1069,11 +1139,7 @@ impl Ctx<'_> {
                 "w" => 168.0,
                 "y" => 8766.0,
                 _ => {
-                    return Err(Error::scenario(
-                        at,
-                        format!("unknown unit `{unit}`"),
-                        fix,
-                    ));
+                    return Err(Error::scenario(at, format!("unknown unit `{unit}`"), fix));
                 }
             };
             model.crossings.push(model::derived::Crossing {
