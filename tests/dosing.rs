@@ -85,6 +85,13 @@ fn doses_see_params_and_the_state() {
     );
     assert_eq!(plain[0], 2.0);
     assert_eq!(changed[0], 3.0);
+    // At the same time, listed after the dose (as the app's side B adds it): still seen.
+    let same = after(
+        "[params]\nk = 1.0\n[[event]]\nat = 0.0\nwhere = \"u < 0.5\"\nadd = { u = \"2.0 * k\" }\n\
+         [[event]]\nat = 0.0\nparam = \"k\"\nvalue = 1.5\n",
+        0.5,
+    );
+    assert_eq!(same[0], 3.0);
     // A first deposit closes the centre; the dose then reaches only the open cells.
     let u = after(
         &format!(

@@ -535,3 +535,75 @@ fn a_sweep_over_the_tolerance_runs_each_tolerance() {
         &|_| "RKC",
     );
 }
+
+/// A sweep over a dose (#12): a map, a total dose over a region read from it, a derived
+/// metric and a crossing, batched; each run gets its own dose.
+#[test]
+fn a_sweep_over_a_dose_with_a_map_and_derived_metrics() {
+    need_gpu!();
+    let d = setup(
+        "base = \"tissue.toml\"\ndesign = \"grid\"\nbatch = 4\n[[axis]]\nname = \"params.dose\"\nvalues = [1.0, 3.0]\n",
+    );
+    // The left half of the domain is the bed (row 0 of the .npy is y min).
+    let bed: Vec<f32> = (0..16 * 8)
+        .map(|i| if i % 16 < 8 { 1.0 } else { 0.0 })
+        .collect();
+    std::fs::write(
+        d.path().join("bed.npy"),
+        exoderm::output::npy::encode_f32(&bed, 8, 16),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("tissue.toml"),
+        "[grid]\nsize = [16, 8]\nextent = [\"4 mm\", \"2 mm\"]\n[time]\nend = \"2 h\"\noutput_every = \"0.1 h\"\n\
+         [maps]\nbed = \"bed.npy\"\n[params]\ndose = 1.0\nk = \"12 /d\"\n\
+         [[species]]\nname = \"e\"\ndiffusion = 0.0\ninitial = \"0.0\"\n[reactions]\ne = \"-k * e\"\n\
+         [[event]]\nat = 0.0\nwhere = \"bed > 0.5\"\ntotal = { e = \"dose\" }\n\
+         [metrics]\ne_total = \"e\"\nremaining_pct = { derived = \"100.0 * e_total / initial(e_total)\" }\n\
+         [crossings]\nt_half_h = { metric = \"remaining_pct\", reaches = 50.0, unit = \"h\" }\n",
+    )
+    .unwrap();
+    ok(cmd(
+        d.path(),
+        &["sweep", "sweep.toml", "--out", "out", "--quiet"],
+    )
+    .output()
+    .unwrap());
+    let out = d.path().join("out");
+    for (i, dose) in [(0, 1.0), (1, 3.0)] {
+        let csv = read(out.join(format!("runs/{i:04}/metrics.csv")));
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let first: Vec<f64> = csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let last: Vec<f64> = csv
+            .lines()
+            .last()
+            .unwrap()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+        assert!(
+            (first[col("e_total")] - dose).abs() < 1e-5,
+            "run {i}: {}",
+            first[col("e_total")]
+        );
+        // e decays at 0.5/h: after 2 h, e^{-1} of the dose remains.
+        let pct = 100.0 * (-1.0f64).exp();
+        assert!(
+            (last[col("remaining_pct")] - pct).abs() < 0.05,
+            "run {i}: {}",
+            last[col("remaining_pct")]
+        );
+        let run: serde_json::Value =
+            serde_json::from_str(&read(out.join(format!("runs/{i:04}/run.json")))).unwrap();
+        let t = run["crossings"]["t_half_h"].as_f64().unwrap();
+        // Linear interpolation between outputs 0.1 h apart.
+        assert!((t - 2f64.ln() / 0.5).abs() < 2e-3, "run {i}: t_half {t}");
+    }
+}

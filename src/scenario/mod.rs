@@ -326,6 +326,16 @@ impl Ctx<'_> {
             return Ok(None);
         };
         let Some((path, text)) = crate::presets::model_file(b.get_ref()) else {
+            if model::builtin(b.get_ref()).is_none() {
+                return Err(Error::scenario(
+                    self.at("model.builtin", b),
+                    format!("there is no built-in model `{}`", b.get_ref()),
+                    format!(
+                        "use one of: {}; or leave `builtin` out and write your own [[species]] and [reactions]",
+                        crate::presets::builtin_names().join(", ")
+                    ),
+                ));
+            }
             return Ok(None);
         };
         if self.file == path {
