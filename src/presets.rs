@@ -8,6 +8,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../assets/examples/chemotaxis.toml"),
     ),
     (
+        "assets/examples/delay_chain.toml",
+        include_str!("../assets/examples/delay_chain.toml"),
+    ),
+    (
         "assets/examples/fisher.toml",
         include_str!("../assets/examples/fisher.toml"),
     ),

@@ -670,3 +670,53 @@ fn increments_far_below_an_ulp_accumulate() {
         "u = {u:.9}: the increments were lost"
     );
 }
+
+/// A chain of compartments filled from nothing (the linear chain trick): with a declared
+/// range each compartment follows the closed form c_n = (kt)^n e^{−kt} / n!; without one,
+/// the tolerance on their first tiny values cannot be met, and the message says so and how
+/// to fix it (not "a reaction running away").
+#[test]
+fn a_chain_filled_from_nothing_matches_the_erlang_closed_form() {
+    let ctx = gpu_or_skip!();
+    let n = 12;
+    let chain = |range: &str| {
+        let mut t = String::from(
+            "[grid]\nsize = [4, 4]\nextent = [\"1 mm\", \"1 mm\"]\n[time]\nend = \"12 h\"\noutput_every = \"12 h\"\n",
+        );
+        for i in 0..n {
+            let init = if i == 0 { "1.0" } else { "0.0" };
+            t.push_str(&format!(
+                "[[species]]\nname = \"c{i}\"\ndiffusion = 0.0\ninitial = \"{init}\"\n{range}"
+            ));
+        }
+        t.push_str("[reactions]\nc0 = \"-c0\"\n");
+        for i in 1..n {
+            t.push_str(&format!("c{i} = \"c{} - c{i}\"\n", i - 1));
+        }
+        t
+    };
+    let sc = scenario(&chain("range = [0.0, 1.0]\n"));
+    let mut sim = simulation(ctx, &sc);
+    advance(&mut sim, 12.0);
+    let f = sim.read_fields().unwrap();
+    let mut worst: f64 = 0.0;
+    let mut fact = 1.0;
+    for (i, field) in f.iter().enumerate() {
+        if i > 0 {
+            fact *= i as f64;
+        }
+        let exact = 12f64.powi(i as i32) * (-12f64).exp() / fact;
+        worst = worst.max((field[5] as f64 - exact).abs());
+    }
+    eprintln!(
+        "Erlang chain: max error {worst:e} in {} steps",
+        sim.counters().steps
+    );
+    assert!(worst < 1e-3, "chain off the closed form by {worst:e}");
+    let mut sim = simulation(ctx, &scenario(&chain("")));
+    let e = sim.advance(12.0, &mut |_| {}).unwrap_err().to_string();
+    assert!(
+        e.contains("impossible to step") && e.contains("give it a `range`"),
+        "{e}"
+    );
+}

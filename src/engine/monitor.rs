@@ -137,6 +137,36 @@ pub fn blowup(p: &Problem, c: &Checked, from: f64, to: f64) -> Blowup {
     }
 }
 
+/// Steps that shrank to nothing although nothing is fast (the reactions' rate would allow
+/// far larger ones): the error control could not meet one species' tolerance — typically a
+/// species far below its eventual size. Say which and how to fix it.
+pub fn tolerance_stall(p: &Problem, species: &str, left: f64, from: f64, to: f64) -> Blowup {
+    let declared = p
+        .model
+        .species
+        .iter()
+        .find(|s| s.name == species)
+        .is_some_and(|s| s.range.is_some());
+    Blowup {
+        species: species.into(),
+        what: format!(
+            "impossible to step: its error tolerance would need over 10^9 steps for the remaining {}, though nothing in the model is that fast",
+            format_time(left)
+        ),
+        from: format_time(from),
+        to: format_time(to),
+        cause: if declared {
+            format!(
+                "`{species}` is judged against rtol × its own values while they are tiny: give it an `atol` (in its units), or a looser [time] rtol"
+            )
+        } else {
+            format!(
+                "`{species}` is judged against rtol × its own values while they are tiny (e.g. a compartment filling from nothing): give it a `range` (its errors are then judged against at least rtol × that) or an `atol`"
+            )
+        },
+    }
+}
+
 /// A step collapsing towards zero is a blow-up in slow motion (Zeno): say so instead of
 /// running for ever.
 pub fn zeno(p: &Problem, rate: f64, left: f64, from: f64, to: f64) -> Blowup {

@@ -189,8 +189,9 @@ impl Problem {
 
     /// Each species' absolute tolerance for the stabilized schemes, in its own units: the
     /// species' `atol`, else `[time] atol`, else rtol × its scale `scale[s]` (what its errors
-    /// are measured against: see [`species_scale`]); for a species not measured yet or zero
-    /// everywhere, rtol × the top of its declared range, else rtol.
+    /// are measured against: see [`species_scale`]), the scale no smaller than rtol × the top
+    /// of its declared range; for a species not measured yet or zero everywhere, rtol × that
+    /// top, else rtol.
     pub fn atol(&self, scale: &[f64]) -> Vec<f64> {
         self.model
             .species
@@ -202,10 +203,15 @@ impl Problem {
                 let scale = [measured, declared, 1.0]
                     .into_iter()
                     .find(|v| *v > 0.0 && v.is_finite())
-                    .unwrap_or(1.0);
+                    .unwrap_or(1.0)
+                    // A declared range bounds how small the scale may get: a species made
+                    // from nothing (a compartment down a chain) is otherwise held, in its
+                    // first moments, to a fraction of its own tiny values — a tolerance no
+                    // step meets.
+                    .max(self.numerics.rtol * declared);
                 s.atol
                     .or(self.numerics.atol)
-                    .unwrap_or(self.numerics.rtol * scale)
+                    .unwrap_or((self.numerics.rtol * scale).max(ATOL_FLOOR))
             })
             .collect()
     }
@@ -215,6 +221,13 @@ impl Problem {
         BatchKey::of(self)
     }
 }
+
+/// The smallest default absolute tolerance (in any species' units). f32 keeps full
+/// relative precision only down to 1.2e-38 (below: denormals, or zero where the driver
+/// flushes them), so a species far down a chain of compartments, at 1e-33 while its
+/// tolerance would be a fraction of that, could never pass and would stall the steps.
+/// A tolerance given in the scenario (`atol`) is taken as written.
+pub const ATOL_FLOOR: f64 = 1e-30;
 
 /// What a species has been seen to do so far (over the grid and over time), from which its
 /// error scale follows ([`Seen::scale`]).

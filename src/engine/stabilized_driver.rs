@@ -93,10 +93,36 @@ pub fn advance(
             // sliver at a time.)
             let left = (runs.problems[0].numerics.end - t0).max(until - t0);
             if rk.dt <= 1e-9 * left {
-                // Zeno: the steps collapse; the runs with the largest error stop.
+                // Zeno: the steps collapse; the runs with the largest error stop. The state
+                // now tells why: a species whose values are all tiny (next to its declared
+                // range, or 1) cannot be running away — its tolerance stalled the steps.
+                let checked =
+                    monitor::check_now(&core.gpu, &core.res, &core.kernels, core.current, t0)?;
+                runs.counters.dispatches += 1;
+                let s = runs.problems[0].model.species_index(&outcome.limiting);
                 for r in outcome.worst_runs {
                     let rate = rk.reaction_rate;
-                    let b = monitor::zeno(&runs.problems[r], rate, left, t0, t0 + dt);
+                    let tiny = s.is_some_and(|s| {
+                        let sp = &runs.problems[r].model.species[s];
+                        let top = sp.range.map_or(1.0, |[lo, hi]| lo.abs().max(hi.abs()));
+                        checked
+                            .get(r)
+                            .and_then(|c| c.extent.get(s).copied().flatten())
+                            .is_some_and(|(lo, hi)| {
+                                lo.abs().max(hi.abs()) < 1e-6 * top.max(f64::MIN_POSITIVE)
+                            })
+                    });
+                    let b = if tiny {
+                        monitor::tolerance_stall(
+                            &runs.problems[r],
+                            &outcome.limiting,
+                            left,
+                            t0,
+                            t0 + dt,
+                        )
+                    } else {
+                        monitor::zeno(&runs.problems[r], rate, left, t0, t0 + dt)
+                    };
                     runs.failed[r] = Some(b.clone());
                     if runs.len() == 1 {
                         return Err(b.into());
