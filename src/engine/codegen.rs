@@ -84,6 +84,28 @@ fn expand_lines(lines: &[&str], planes: usize, species: usize, out: &mut String)
         } else {
             None
         };
+        // `//@if_species_at_most N` … `//@else` … `//@endif`: the first block for models
+        // of at most N species, the second for larger ones (not nested).
+        if let Some(n) = marker.strip_prefix("//@if_species_at_most ") {
+            let limit: usize = n.trim().parse().unwrap_or(0);
+            let rest = &lines[i + 1..];
+            let els = rest
+                .iter()
+                .position(|l| l.trim() == "//@else")
+                .unwrap_or(rest.len());
+            let end = rest
+                .iter()
+                .position(|l| l.trim() == "//@endif")
+                .unwrap_or(rest.len());
+            let chosen = if species <= limit {
+                &rest[..els.min(end)]
+            } else {
+                &rest[(els + 1).min(end)..end]
+            };
+            expand_lines(chosen, planes, species, out);
+            i += end + 2;
+            continue;
+        }
         if let Some(text) = macro_text {
             let lines: Vec<&str> = text.lines().collect();
             expand_lines(&lines, planes, species, out);
