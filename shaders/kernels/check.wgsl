@@ -8,6 +8,29 @@
 @group(0) @binding(3) var<storage, read> xd_src: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> xd_flags: array<atomic<u32>>;
 
+// The fastest advection across the face toward neighbour n along `axis`, in cells per hour.
+fn xd_adv_rate(cx: XdCtx, t: f32, c: XdCell, n: XdNb, axis: u32, h: f32) -> f32 {
+    if (!n.ok) { return 0.0; }
+    var yb: XdCell;
+    //@each k
+    yb[$k] = xd_src[xd_at($ku, n.idx)];
+    //@end
+    var v: XdCell;
+    if (axis == 0u) {
+        v = xd_vface0(cx.run, t, cx.x, cx.y, c, n.x, n.y, yb, 1.0, h);
+    } else {
+        v = xd_vface1(cx.run, t, cx.x, cx.y, c, n.x, n.y, yb, 1.0, h);
+    }
+    var most = 0.0;
+    //@each k
+    {
+        let a = abs(v[$k]) * xd_stepped($ku);
+        most = max(most, max(max(a.x, a.y), max(a.z, a.w)));
+    }
+    //@end
+    return most / h;
+}
+
 @compute @workgroup_size(64, 4, 1)
 fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let cx = xd_ctx(gid, gid.x);
@@ -52,37 +75,8 @@ fn xd_check_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (XD_ADVECT) {
         // The fastest advection across this cell's +x and +y faces, in cells per hour: the
         // step's CFL bound.
-        var rx = 0.0;
-        var ry = 0.0;
-        let ne = xd_nb(cx, 1, 0);
-        let nn = xd_nb(cx, 0, 1);
-        if (ne.ok) {
-            var yb: XdCell;
-            //@each k
-            yb[$k] = xd_src[xd_at($ku, ne.idx)];
-            //@end
-            let v = xd_vface0(cx.run, t, cx.x, cx.y, c, ne.x, ne.y, yb, 1.0, xd_grid.dx);
-            //@each k
-            {
-                let a = abs(v[$k]) * xd_stepped($ku);
-                rx = max(rx, max(max(a.x, a.y), max(a.z, a.w)) / xd_grid.dx);
-            }
-            //@end
-        }
-        if (nn.ok) {
-            var yb: XdCell;
-            //@each k
-            yb[$k] = xd_src[xd_at($ku, nn.idx)];
-            //@end
-            let v = xd_vface1(cx.run, t, cx.x, cx.y, c, nn.x, nn.y, yb, 1.0, xd_grid.dy);
-            //@each k
-            {
-                let a = abs(v[$k]) * xd_stepped($ku);
-                ry = max(ry, max(max(a.x, a.y), max(a.z, a.w)) / xd_grid.dy);
-            }
-            //@end
-        }
-        let most = rx + ry;
+        let most = xd_adv_rate(cx, t, c, xd_nb(cx, 1, 0), 0u, xd_grid.dx)
+            + xd_adv_rate(cx, t, c, xd_nb(cx, 0, 1), 1u, xd_grid.dy);
         if (most > 0.0 && most < 3.0e38) { atomicMax(&xd_flags[xd_flag(cx.run, XD_FLAG_VMAX)], bitcast<u32>(most)); }
     }
     if (!XD_ANY_REACTS) { return; }

@@ -384,11 +384,8 @@ mod tests {
             species: vec![species("a", 0.1), species("o2", 5.0)],
             params: vec![],
             metrics: vec![],
-            defines: vec![],
-            maps: vec![],
-            doses: vec![],
-            derived: vec![],
-            crossings: vec![],
+            // No defines, maps, doses or derived metrics.
+            ..Default::default()
         };
         let grid = Grid {
             nx: 100,

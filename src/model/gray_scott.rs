@@ -95,11 +95,8 @@ pub fn model() -> Model {
             reduce: Reduce::Integral,
             region: None,
         }],
-        defines: vec![],
-            maps: vec![],
-            doses: vec![],
-            derived: vec![],
-            crossings: vec![],
+        // No defines, maps, doses or derived metrics.
+        ..Default::default()
     }
 }
 

@@ -52,11 +52,8 @@ pub fn model() -> Model {
             ),
         ],
         metrics: vec![],
-        defines: vec![],
-        maps: vec![],
-        doses: vec![],
-        derived: vec![],
-        crossings: vec![],
+        // No defines, maps, doses or derived metrics.
+        ..Default::default()
     }
 }
 

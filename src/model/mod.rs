@@ -222,7 +222,7 @@ pub struct Dose {
     pub amount: Expr,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Model {
     /// `heat`, `fisher`, ... for built-ins; `custom` for a scenario's own equations.
     pub name: String,

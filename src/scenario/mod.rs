@@ -364,11 +364,8 @@ impl Ctx<'_> {
                 species: vec![],
                 params: vec![],
                 metrics: vec![],
-                defines: vec![],
-            maps: vec![],
-            doses: vec![],
-            derived: vec![],
-            crossings: vec![],
+                // No defines, maps, doses or derived metrics.
+                ..Default::default()
             },
         };
         if let Some(m) = rm {
