@@ -110,6 +110,7 @@ impl RunWriter {
                 seen: vec![[f64::INFINITY, f64::NEG_INFINITY]; problem.model.species.len()],
                 outputs: 0,
                 tracker: Default::default(),
+                times: vec![],
             },
         })
     }
@@ -121,8 +122,9 @@ impl RunWriter {
 
     /// Writes output number `state.outputs`: NPY fields, a metrics row, declared-range PNGs.
     pub fn observe(&mut self, time: f64, fields: &[Vec<f32>], metrics: &[f64]) -> Result<()> {
-        let (s, out) = (&self.problem, &self.output);
         let k = self.state.outputs;
+        self.state.times.push(time);
+        let (s, out) = (&self.problem, &self.output);
         let mut row = vec![format!("{time:?}")];
         for (i, (sp, f)) in s.model.species.iter().zip(fields).enumerate() {
             let st = field_stats(f, s.grid.cell_area());
@@ -157,11 +159,32 @@ impl RunWriter {
         } else {
             [range[0], range[0] + 1.0]
         };
-        let png = snapshot::encode_png(
-            &snapshot::render(field, nx, ny, range, &self.output.colormap),
-            nx,
-            ny,
-        )?;
+        let png = if self.output.annotate {
+            let s = &self.problem;
+            let species = s.model.species.iter().find(|sp| sp.name == name);
+            let unit = self.output.time_unit;
+            let t = self.state.times.get(k).copied().unwrap_or(0.0);
+            crate::output::annotate::render(
+                field,
+                nx,
+                ny,
+                &crate::output::annotate::Labels {
+                    title: &self.output.title,
+                    species: name,
+                    units: species.map_or("", |sp| sp.units.as_str()),
+                    time: format!("t = {:.2} {}", t / unit.hours(), unit.symbol()),
+                    extent: s.grid.extent,
+                    colormap: &self.output.colormap,
+                    range,
+                },
+            )?
+        } else {
+            snapshot::encode_png(
+                &snapshot::render(field, nx, ny, range, &self.output.colormap),
+                nx,
+                ny,
+            )?
+        };
         output::write_atomic(&self.dir.join(format!("{name}_{k}.png")), &png)
     }
 

@@ -28,6 +28,7 @@ fn checkpoint_and_restore_are_bit_identical() {
         seen: vec![[0.0, 1.0]; 2],
         outputs: 3,
         tracker: Default::default(),
+        times: vec![],
     };
     checkpoint::save(&path, &first.checkpoint(0).unwrap(), &state).unwrap();
     drop(first);

@@ -13,6 +13,7 @@ mod fuzz;
 mod gui;
 mod metrics;
 mod numerics;
+mod pictures;
 mod reference;
 mod scenario_errors;
 mod shaders;

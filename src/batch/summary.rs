@@ -184,22 +184,10 @@ pub fn write(sweep: &Sweep, dir: &Path) -> Result<(usize, usize, usize)> {
     Ok((complete, rows.len() - complete - missing, missing))
 }
 
-fn register_font() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // egui's own default font: ships with the binary, no system fonts needed.
-        let _ = plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            epaint_default_fonts::UBUNTU_LIGHT,
-        );
-    });
-}
-
 /// One PNG per (summary metric, numeric axis): every run as a point, the mean per axis value
 /// as a line.
 fn plots(sweep: &Sweep, dir: &Path, rows: &[Row], cols: &[String]) -> Result<()> {
-    register_font();
+    crate::output::register_font();
     let pdir = dir.join("plots");
     std::fs::create_dir_all(&pdir).map_err(|e| Error::io("cannot create", &pdir, e))?;
     let metrics: Vec<&String> = sweep

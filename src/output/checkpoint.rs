@@ -22,6 +22,9 @@ pub struct WriterState {
     /// The derived metrics' memory (first row, last sample, integrals, crossings).
     #[serde(default)]
     pub tracker: crate::model::derived::Tracker,
+    /// The time (h) of each output so far, for the snapshots' labels.
+    #[serde(default)]
+    pub times: Vec<f64>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Writing results: every file goes to a temporary name beside its target and is renamed into
 //! place, so an interrupted run never leaves a half-written file that looks whole.
 
+pub mod annotate;
 pub mod checkpoint;
 pub mod npy;
 pub mod snapshot;
@@ -9,6 +10,19 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+
+/// egui's own default font as plotters' "sans-serif": ships with the binary, so pictures
+/// need no system fonts and come out the same everywhere.
+pub(crate) fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            plotters::style::FontStyle::Normal,
+            epaint_default_fonts::UBUNTU_LIGHT,
+        );
+    });
+}
 
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

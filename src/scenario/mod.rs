@@ -41,6 +41,12 @@ pub struct OutputSpec {
     pub png: bool,
     pub npy: bool,
     pub colormap: String,
+    /// Snapshots with title, time, colour bar and scale bar (`[output] annotate`, default
+    /// on); off: one pixel per cell, for image analysis.
+    pub annotate: bool,
+    /// What annotated snapshots are titled and which time unit they read.
+    pub title: String,
+    pub time_unit: display::TimeUnit,
 }
 
 pub use crate::colormap::COLORMAPS;
@@ -279,7 +285,7 @@ impl Ctx<'_> {
                 )
             })?,
         };
-        let output = self.output(&raw)?;
+        let mut output = self.output(&raw)?;
         let mut display = self.display(&raw, &model, time.end)?;
         let mut events = events;
         if let Some(b) = &base {
@@ -298,6 +304,11 @@ impl Ctx<'_> {
             all.sort_by(|a, b| a.at.total_cmp(&b.at));
             events = all;
         }
+        output.title = display
+            .explain
+            .as_ref()
+            .map_or_else(|| model.name.clone(), |e| e.title.clone());
+        output.time_unit = display.time_unit;
         let scenario = Scenario {
             file: self.file.into(),
             seed,
@@ -1446,11 +1457,15 @@ impl Ctx<'_> {
             png: true,
             npy: true,
             colormap: "viridis".into(),
+            annotate: true,
+            title: String::new(),
+            time_unit: display::TimeUnit::Hours,
         };
         if let Some(o) = &raw.output {
             let o = o.get_ref();
             out.png = o.png.unwrap_or(true);
             out.npy = o.npy.unwrap_or(true);
+            out.annotate = o.annotate.unwrap_or(true);
             if let Some(c) = &o.colormap {
                 if !COLORMAPS.contains(&c.get_ref().as_str()) {
                     return Err(Error::scenario(

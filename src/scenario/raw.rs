@@ -185,5 +185,6 @@ pub struct RawSpecies {
 pub struct RawOutput {
     pub png: Option<bool>,
     pub npy: Option<bool>,
+    pub annotate: Option<bool>,
     pub colormap: Option<Spanned<String>>,
 }
