@@ -306,18 +306,10 @@ fn prepare(core: &mut Core, runs: &mut Runs, rk: &mut ErrorControl) -> Result<()
         // The power iteration approaches ρ from below: 20% to spare; the diffusion part
         // is known (constant D exactly, variable D through the largest D present) and
         // bounds it from below.
-        let dmax = checked
-            .iter()
-            .zip(&live)
-            .filter(|(_, l)| **l)
-            .fold(0.0f64, |m, (c, _)| m.max(c.dmax));
+        let dmax = largest_live(&checked, &live, |c| c.dmax);
         let varying = 2.0 / diffusion_limit(dmax, &runs.problems[0].grid);
         // Upwinded advection's eigenvalues fill a disc reaching 2·|v|/h along the real axis.
-        rk.advect_rate = checked
-            .iter()
-            .zip(&live)
-            .filter(|(_, l)| **l)
-            .fold(0.0f64, |m, (c, _)| m.max(c.vmax));
+        rk.advect_rate = largest_live(&checked, &live, |c| c.vmax);
         rk.rho = (1.2 * power)
             .max(diffusion_radius(&runs.problems[0]))
             .max(if varying.is_finite() { varying } else { 0.0 })
@@ -420,4 +412,17 @@ fn after_step(core: &mut Core, runs: &mut Runs, rk: &mut ErrorControl, dt: f64) 
     core.qs_step(runs.time, &live, true, &mut runs.counters)?;
     rk.fsal = false;
     Ok(())
+}
+
+/// The largest of `f` over the runs still going.
+fn largest_live(
+    checked: &[monitor::Checked],
+    live: &[bool],
+    f: impl Fn(&monitor::Checked) -> f64,
+) -> f64 {
+    checked
+        .iter()
+        .zip(live)
+        .filter(|(_, l)| **l)
+        .fold(0.0, |m, (c, _)| m.max(f(c)))
 }

@@ -327,6 +327,17 @@ impl Ctx<'_> {
         Ok(scenario)
     }
 
+    fn unknown_builtin(&self, b: &Spanned<String>) -> Error {
+        Error::scenario(
+            self.at("model.builtin", b),
+            format!("there is no built-in model `{}`", b.get_ref()),
+            format!(
+                "use one of: {}; or leave `builtin` out and write your own [[species]] and [reactions]",
+                crate::presets::builtin_names().join(", ")
+            ),
+        )
+    }
+
     /// The built-in model file `[model] builtin` names, parsed, if it is one.
     fn base_scenario(&self, raw: &RawScenario) -> Result<Option<Scenario>> {
         let Some(b) = raw
@@ -338,14 +349,7 @@ impl Ctx<'_> {
         };
         let Some((path, text)) = crate::presets::model_file(b.get_ref()) else {
             if model::builtin(b.get_ref()).is_none() {
-                return Err(Error::scenario(
-                    self.at("model.builtin", b),
-                    format!("there is no built-in model `{}`", b.get_ref()),
-                    format!(
-                        "use one of: {}; or leave `builtin` out and write your own [[species]] and [reactions]",
-                        crate::presets::builtin_names().join(", ")
-                    ),
-                ));
+                return Err(self.unknown_builtin(b));
             }
             return Ok(None);
         };
@@ -362,13 +366,7 @@ impl Ctx<'_> {
     fn base_model(&self, raw: &RawScenario) -> Result<Model> {
         let rm = raw.model.as_ref().map(|m| m.get_ref());
         let mut model = match rm.and_then(|m| m.builtin.as_ref()) {
-            Some(b) => model::builtin(b.get_ref()).ok_or_else(|| {
-                Error::scenario(
-                    self.at("model.builtin", b),
-                    format!("there is no built-in model `{}`", b.get_ref()),
-                    format!("use one of: {}; or leave `builtin` out and write your own [[species]] and [reactions]", crate::presets::builtin_names().join(", ")),
-                )
-            })?,
+            Some(b) => model::builtin(b.get_ref()).ok_or_else(|| self.unknown_builtin(b))?,
             None => Model {
                 name: "custom".into(),
                 description: String::new(),
@@ -1063,11 +1061,13 @@ impl Ctx<'_> {
             let n = name.get_ref();
             let at = self.at(format!("metrics.{n}"), v);
             let t = v.get_ref().as_table().expect("a table (checked above)");
-            if let Some(k) = t
-                .keys()
-                .find(|k| !["derived", "time_integral"].contains(&k.as_str()))
-                .or_else(|| (t.len() > 1).then(|| t.keys().next_back().expect("two keys")))
-            {
+            // One key only: `derived` or `time_integral` (checked above that one is there).
+            let kind = if t.contains_key("derived") {
+                "derived"
+            } else {
+                "time_integral"
+            };
+            if let Some(k) = t.keys().find(|k| *k != kind) {
                 return Err(Error::scenario(
                     at,
                     format!("metric `{n}`: `{k}` does not go with `derived`/`time_integral`"),
