@@ -106,7 +106,7 @@ fn run_writes_every_promised_output() {
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
         // Annotated by default: the layout for a 3 mm × 2 mm domain.
-        let (w, h, _, _) = exoderm::output::annotate::layout([3.0, 2.0]);
+        let (w, h, _, _) = exoderm::output::annotate::layout([3.0, 2.0], "tiny", "a.u.");
         assert_eq!((info.width, info.height), (w, h));
         let distinct: std::collections::BTreeSet<&[u8]> =
             buf[..info.buffer_size()].chunks(3).collect();

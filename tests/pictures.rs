@@ -61,7 +61,7 @@ fn region(img: &(u32, u32, Vec<u8>), [x, y, w, h]: [u32; 4]) -> Vec<[u8; 3]> {
 fn snapshots_carry_a_colour_bar_the_time_a_scale_bar_and_the_title() {
     let _ = gpu_or_skip!();
     let dir = run("");
-    let (w, h, field, bar) = layout([4.0, 2.0]);
+    let (w, h, field, bar) = layout([4.0, 2.0], "A front", "fraction");
     let a = decode(&dir.path().join("u_0.png"));
     let b = decode(&dir.path().join("u_2.png"));
     assert_eq!((a.0, a.1), (w, h), "readable size");

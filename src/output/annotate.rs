@@ -29,9 +29,16 @@ const BOTTOM: u32 = 44;
 const BAR_W: u32 = 22;
 const BAR_LABELS: u32 = 110;
 
-/// The layout for a field of `nx` × `ny` cells over `extent`: (image width, height, field
-/// rectangle (x, y, w, h), colour-bar rectangle).
-pub fn layout(extent: [f64; 2]) -> (u32, u32, [u32; 4], [u32; 4]) {
+/// About how wide `text` is at `size` px in the embedded font (spaces doubled, see
+/// [`spaced`]), so the picture is widened rather than a label cut off.
+fn text_width(text: &str, size: f64) -> u32 {
+    let chars = text.chars().count() + text.matches(' ').count();
+    (chars as f64 * 0.55 * size).ceil() as u32
+}
+
+/// The layout for a field over `extent` titled `title`, with `units` beside the colour
+/// bar: (image width, height, field rectangle (x, y, w, h), colour-bar rectangle).
+pub fn layout(extent: [f64; 2], title: &str, units: &str) -> (u32, u32, [u32; 4], [u32; 4]) {
     let aspect = extent[0] / extent[1];
     let (fw, fh) = if aspect >= 1.0 {
         (
@@ -46,7 +53,8 @@ pub fn layout(extent: [f64; 2]) -> (u32, u32, [u32; 4], [u32; 4]) {
     };
     let field = [MARGIN, TOP, fw, fh];
     let bar = [MARGIN + fw + 14, TOP, BAR_W, fh];
-    let w = bar[0] + BAR_W + BAR_LABELS;
+    let w = (bar[0] + BAR_W + BAR_LABELS.max(14 + text_width(units, 13.0)))
+        .max(2 * MARGIN + text_width(title, 18.0));
     let h = TOP + fh + BOTTOM;
     (w, h, field, bar)
 }
@@ -97,7 +105,7 @@ fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> E
 /// bottom); NaN shows magenta.
 pub fn render(field: &[f32], nx: usize, ny: usize, l: &Labels) -> Result<Vec<u8>> {
     super::register_font();
-    let (w, h, [fx, fy, fw, fh], [bx, by, bw, bh]) = layout(l.extent);
+    let (w, h, [fx, fy, fw, fh], [bx, by, bw, bh]) = layout(l.extent, l.title, l.units);
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     let g = crate::colormap::gradient(l.colormap);
     let span = (l.range[1] - l.range[0]).max(f64::MIN_POSITIVE);
