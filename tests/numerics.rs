@@ -389,7 +389,7 @@ fn sixty_years_of_linear_forcing_match_the_closed_form() {
     let (s0, s1, gamma, mstar) = (1e-4, 2e-10, 1e-5, 0.5);
     let k = kd + gamma * mstar;
     let text = format!(
-        "[grid]\nsize = [64, 64]\nextent = [\"2 mm\", \"2 mm\"]\n[time]\nend = \"60 y\"\noutput_every = \"10 y\"\n\
+        "[grid]\nsize = [16, 16]\nextent = [\"2 mm\", \"2 mm\"]\n[time]\nend = \"60 y\"\noutput_every = \"10 y\"\n\
          [[species]]\nname = \"c\"\ninitial = \"1.0\"\n\
          [[species]]\nname = \"m\"\ndiffusion = 0.01\ninitial = \"{mstar}\"\n\
          [[species]]\nname = \"e\"\ninitial = \"0.0\"\n\
