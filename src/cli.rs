@@ -64,6 +64,16 @@ enum Args {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Run both sides of the scenario's `[view] compare` into DIR/a and DIR/b, with one
+        /// plot of both and the read-out ("50% closed: ... sooner").
+        #[arg(long)]
+        compare: bool,
+        /// Write an animated GIF of this species (DIR/NAME.gif), annotated like the snapshots.
+        #[arg(long, value_name = "SPECIES")]
+        movie: Option<String>,
+        /// Movie frames every such interval (e.g. "6 h") instead of at the outputs.
+        #[arg(long, value_name = "TIME", requires = "movie")]
+        movie_every: Option<String>,
     },
     /// Run a parameter sweep (grid / random / Latin hypercube, replicates), resumable and shardable.
     Sweep {
@@ -129,6 +139,8 @@ pub enum Command {
     Gui(exoderm::app::GuiOptions),
     Run {
         scenario: Box<Scenario>,
+        /// `--compare`: both sides of the scenario's comparison.
+        compare: bool,
         opts: run::RunOptions,
     },
     Resume {
@@ -207,7 +219,15 @@ impl Command {
                 resume,
                 checkpoint_every,
                 quiet,
+                compare,
+                movie,
+                movie_every,
             } => {
+                if resume.is_some() && (compare || movie.is_some()) {
+                    anyhow::bail!(
+                        "--resume continues a run as it was started; --compare and --movie go with SCENARIO --out DIR"
+                    );
+                }
                 let every = checkpoint_every
                     .map(|c| time_arg("--checkpoint-every", &c))
                     .transpose()?;
@@ -217,14 +237,40 @@ impl Command {
                         quiet,
                         checkpoint_every: every,
                     },
-                    (None, Some(scenario), Some(out)) => Command::Run {
-                        scenario: Box::new(presets::load(&scenario)?),
-                        opts: run::RunOptions {
-                            out,
-                            quiet,
-                            checkpoint_every: every,
-                        },
-                    },
+                    (None, Some(scenario), Some(out)) => {
+                        let scenario = presets::load(&scenario)?;
+                        let movie = match movie {
+                            None => None,
+                            Some(name) => Some(run::MovieSpec {
+                                species: scenario.model.species_index(&name).ok_or_else(|| {
+                                    anyhow::anyhow!(
+                                        "--movie {name}: {} has no species `{name}`; it has {}",
+                                        scenario.file,
+                                        scenario
+                                            .model
+                                            .species
+                                            .iter()
+                                            .map(|s| s.name.as_str())
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    )
+                                })?,
+                                every: movie_every
+                                    .map(|t| time_arg("--movie-every", &t))
+                                    .transpose()?,
+                            }),
+                        };
+                        Command::Run {
+                            scenario: Box::new(scenario),
+                            compare,
+                            opts: run::RunOptions {
+                                out,
+                                quiet,
+                                checkpoint_every: every,
+                                movie,
+                            },
+                        }
+                    }
                     _ => {
                         anyhow::bail!("`exoderm run` needs SCENARIO and --out DIR, or --resume DIR")
                     }
@@ -275,7 +321,11 @@ impl Command {
             Command::Help => help(),
             #[cfg(feature = "gui")]
             Command::Gui(opts) => exoderm::app::run(opts),
-            Command::Run { scenario, opts } => run_scenario(&scenario, &opts),
+            Command::Run {
+                scenario,
+                compare,
+                opts,
+            } => run_scenario(&scenario, compare, &opts),
             Command::Resume {
                 dir,
                 quiet,
@@ -328,19 +378,14 @@ fn report_done(report: &run::RunReport, out: &std::path::Path) {
     );
     // The numbers people quote, one line.
     if !report.crossings.is_empty() {
-        let parts: Vec<String> = report
-            .crossings
-            .iter()
-            .map(|(n, t, u)| match t {
-                Some(t) => format!("{n} = {t:.3} {u}"),
-                None => format!("{n}: not reached"),
-            })
-            .collect();
-        eprintln!("{}", parts.join("; "));
+        eprintln!(
+            "{}",
+            exoderm::output::report::crossings_text(&report.crossings)
+        );
     }
 }
 
-fn run_scenario(sc: &Scenario, opts: &run::RunOptions) -> anyhow::Result<()> {
+fn run_scenario(sc: &Scenario, compare: bool, opts: &run::RunOptions) -> anyhow::Result<()> {
     let ctx = GpuContext::headless()?;
     if !opts.quiet {
         eprintln!(
@@ -351,6 +396,19 @@ fn run_scenario(sc: &Scenario, opts: &run::RunOptions) -> anyhow::Result<()> {
             sc.grid.ny,
             exoderm::units::format_time(sc.time.end)
         );
+    }
+    if compare {
+        let c = exoderm::compare::run(&ctx, sc, opts)
+            .with_context(|| format!("running both sides of {}", sc.file))?;
+        if !opts.quiet {
+            for (label, (r, side)) in c.labels.iter().zip(c.sides.iter().zip(["a", "b"])) {
+                eprint!("{label}: ");
+                report_done(r, &opts.out.join(side));
+            }
+        }
+        // The read-out is the result: printed even with --quiet.
+        println!("{}", c.readout);
+        return Ok(());
     }
     let report = run::run(&ctx, sc, opts).with_context(|| format!("running {}", sc.file))?;
     if !opts.quiet {

@@ -28,6 +28,7 @@ pub mod app;
 pub mod batch;
 pub mod bench;
 pub mod colormap;
+pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod model;

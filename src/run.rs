@@ -22,7 +22,26 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Write a checkpoint at the first output time after every this many hours.
     pub checkpoint_every: Option<f64>,
+    /// `--movie`: an animated GIF of one species.
+    pub movie: Option<MovieSpec>,
 }
+
+/// `--movie NAME [--movie-every T]`: frames at every output, or every `every` hours.
+#[derive(Debug, Clone)]
+pub struct MovieSpec {
+    pub species: usize,
+    pub every: Option<f64>,
+}
+
+/// A movie being made: frames wait in `.movie/` as NPY until the run's range is known.
+struct Movie {
+    spec: MovieSpec,
+    times: Vec<f64>,
+    seen: [f64; 2],
+}
+
+/// Where a movie's frames wait, inside the run folder (removed once the GIF is written).
+const MOVIE_FRAMES: &str = ".movie";
 
 /// What a finished run reports (also written to run.json).
 #[derive(Debug, Clone)]
@@ -72,6 +91,7 @@ pub struct RunWriter {
     pub problem: Problem,
     pub output: OutputSpec,
     pub state: WriterState,
+    movie: Option<Movie>,
 }
 
 /// How a run went, for run.json.
@@ -112,7 +132,57 @@ impl RunWriter {
                 tracker: Default::default(),
                 times: vec![],
             },
+            movie: None,
         })
+    }
+
+    /// Makes a movie of `spec.species` (frames from the next output or `movie_frame` on).
+    pub fn with_movie(mut self, spec: Option<MovieSpec>) -> RunWriter {
+        self.movie = spec.map(|spec| Movie {
+            spec,
+            times: vec![],
+            seen: [f64::INFINITY, f64::NEG_INFINITY],
+        });
+        self
+    }
+
+    /// The times (h) a movie wants frames at between outputs, up to `end`.
+    pub fn movie_times(&self, end: f64) -> Vec<f64> {
+        match self.movie.as_ref().and_then(|m| m.spec.every) {
+            Some(every) if every > 0.0 => {
+                let n = (end / every * (1.0 + 1e-9)).floor() as usize;
+                (1..=n).map(|k| k as f64 * every).collect()
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Whether the movie takes its frames at the outputs (no `--movie-every`).
+    fn movie_at_outputs(&self) -> bool {
+        self.movie.as_ref().is_some_and(|m| m.spec.every.is_none())
+    }
+
+    pub fn movie_species(&self) -> Option<usize> {
+        self.movie.as_ref().map(|m| m.spec.species)
+    }
+
+    /// Saves one movie frame (the movie's species at `time`).
+    pub fn movie_frame(&mut self, time: f64, field: &[f32]) -> Result<()> {
+        let (nx, ny) = (self.problem.grid.nx as usize, self.problem.grid.ny as usize);
+        let Some(m) = self.movie.as_mut() else {
+            return Ok(());
+        };
+        let k = m.times.len();
+        let path = self.dir.join(MOVIE_FRAMES).join(format!("{k:06}.npy"));
+        output::write_atomic(&path, &npy::encode_f32(field, ny, nx))?;
+        m.times.push(time);
+        for &v in field {
+            let v = v as f64;
+            if v.is_finite() {
+                m.seen = [m.seen[0].min(v), m.seen[1].max(v)];
+            }
+        }
+        Ok(())
     }
 
     /// A writer for a scenario's run.
@@ -143,6 +213,12 @@ impl RunWriter {
                 self.png(&sp.name, k, f, range)?;
             }
         }
+        if self.movie_at_outputs()
+            && let Some(sp) = self.movie_species()
+        {
+            self.movie_frame(time, &fields[sp])?;
+        }
+        let s = &self.problem;
         let metrics = self.state.tracker.row(&s.model, time, metrics);
         row.extend(metrics.iter().map(|v| format!("{v:?}")));
         self.state.csv.push_str(&row.join(","));
@@ -160,24 +236,9 @@ impl RunWriter {
             [range[0], range[0] + 1.0]
         };
         let png = if self.output.annotate {
-            let s = &self.problem;
-            let species = s.model.species.iter().find(|sp| sp.name == name);
-            let unit = self.output.time_unit;
             let t = self.state.times.get(k).copied().unwrap_or(0.0);
-            crate::output::annotate::render(
-                field,
-                nx,
-                ny,
-                &crate::output::annotate::Labels {
-                    title: &self.output.title,
-                    species: name,
-                    units: species.map_or("", |sp| sp.units.as_str()),
-                    time: format!("t = {:.2} {}", t / unit.hours(), unit.symbol()),
-                    extent: s.grid.extent,
-                    colormap: &self.output.colormap,
-                    range,
-                },
-            )?
+            let (w, h, rgb) = self.frame(name, t, field, range)?;
+            snapshot::encode_png(&rgb, w, h)?
         } else {
             snapshot::encode_png(
                 &snapshot::render(field, nx, ny, range, &self.output.colormap),
@@ -186,6 +247,38 @@ impl RunWriter {
             )?
         };
         output::write_atomic(&self.dir.join(format!("{name}_{k}.png")), &png)
+    }
+
+    /// The annotated picture of species `name` at `t` (h): (width, height, RGB).
+    fn frame(
+        &self,
+        name: &str,
+        t: f64,
+        field: &[f32],
+        range: [f64; 2],
+    ) -> Result<(usize, usize, Vec<u8>)> {
+        let s = &self.problem;
+        let range = if range[1] > range[0] {
+            range
+        } else {
+            [range[0], range[0] + 1.0]
+        };
+        let species = s.model.species.iter().find(|sp| sp.name == name);
+        let unit = self.output.time_unit;
+        crate::output::annotate::render_rgb(
+            field,
+            s.grid.nx as usize,
+            s.grid.ny as usize,
+            &crate::output::annotate::Labels {
+                title: &self.output.title,
+                species: name,
+                units: species.map_or("", |sp| sp.units.as_str()),
+                time: format!("t = {:.2} {}", t / unit.hours(), unit.symbol()),
+                extent: s.grid.extent,
+                colormap: &self.output.colormap,
+                range,
+            },
+        )
     }
 
     /// Snapshots of species without a declared range, over the whole run's range, from the
@@ -222,7 +315,10 @@ impl RunWriter {
     /// Renders the remaining snapshots and writes run.json (last, so a complete run.json
     /// means a complete run). Returns the snapshot error, if any.
     pub fn finish(&self, info: &RunInfo) -> Result<()> {
-        let pngs = self.finish_pngs();
+        let pngs = self
+            .finish_pngs()
+            .and_then(|()| self.finish_movie())
+            .and_then(|()| self.finish_plot());
         let status = match &pngs {
             Err(e) if info.status == "completed" => format!("failed: {e}"),
             _ => info.status.clone(),
@@ -290,7 +386,67 @@ impl RunWriter {
         let text = serde_json::to_string_pretty(&doc)
             .map_err(|e| Error::Internal(format!("run.json: {e}")))?;
         output::write_atomic(&self.dir.join(RUN_JSON), text.as_bytes())?;
-        pngs
+        pngs?;
+        if self.output.report {
+            output::report::write_run(
+                &self.dir,
+                s,
+                &self.output,
+                self.state.outputs,
+                &self.crossings(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The movie's GIF, `<species>.gif`, from its saved frames, on the range the species
+    /// declares or else the one it took over the frames.
+    fn finish_movie(&self) -> Result<()> {
+        let Some(m) = &self.movie else {
+            return Ok(());
+        };
+        let frames = self.dir.join(MOVIE_FRAMES);
+        let sp = &self.problem.model.species[m.spec.species];
+        let range = sp.range.unwrap_or(m.seen);
+        let mut gif = output::movie::GifWriter::new(self.dir.join(format!("{}.gif", sp.name)));
+        // About 8 s for the whole run, at 2 to 12 frames per second.
+        let delay = (800 / m.times.len().max(1)).clamp(8, 50) as u16;
+        for (k, &t) in m.times.iter().enumerate() {
+            let path = frames.join(format!("{k:06}.npy"));
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot re-read", &path, e))?;
+            let (_, field) = npy::decode_f32(&bytes).ok_or_else(|| {
+                Error::io(
+                    "cannot use the movie frame",
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not a float32 npy"),
+                )
+            })?;
+            let rgb = self.frame(&sp.name, t, &field, range)?;
+            gif.push_rgb(rgb.0, rgb.1, &rgb.2, delay)?;
+        }
+        gif.finish()?;
+        std::fs::remove_dir_all(&frames).map_err(|e| Error::io("cannot remove", &frames, e))
+    }
+
+    /// metrics.png: the run's metrics and species means over time.
+    fn finish_plot(&self) -> Result<()> {
+        if !self.output.plots || self.state.outputs == 0 {
+            return Ok(());
+        }
+        let Some(table) = output::series::Table::parse(&self.state.csv) else {
+            return Ok(());
+        };
+        let panels = output::plots::panels(
+            &self.problem.model,
+            self.output.context.closure_of,
+            self.output.time_unit,
+            &[output::plots::Side {
+                label: "",
+                table: &table,
+            }],
+        );
+        let png = output::plots::render(&self.output.title, self.output.time_unit, &panels)?;
+        output::write_atomic(&self.dir.join("metrics.png"), &png)
     }
 }
 
@@ -388,6 +544,7 @@ pub fn resume(
             out: dir.to_path_buf(),
             quiet,
             checkpoint_every,
+            movie: None,
         },
         true,
     )
@@ -402,7 +559,7 @@ fn run_inner(
     let started = Instant::now();
     let dir = opts.out.as_path();
     let mut sim = Simulation::new(ctx, &scenario.problem()).map_err(|e| scenario.locate(e))?;
-    let mut w = RunWriter::for_scenario(dir, scenario)?;
+    let mut w = RunWriter::for_scenario(dir, scenario)?.with_movie(opts.movie.clone());
     let ckpt_path = dir.join(CHECKPOINT_FILE);
     let mut restored = false;
     if resume && ckpt_path.exists() {
@@ -417,19 +574,43 @@ fn run_inner(
     let result = (|| -> Result<()> {
         if !restored {
             w.observe(sim.time(), &sim.read_fields()?, &sim.read_metrics()?)?;
+            // Frames at outputs come with `observe`; a `--movie-every` movie starts here.
+            if opts.movie.as_ref().is_some_and(|m| m.every.is_some())
+                && let Some(sp) = w.movie_species()
+            {
+                w.movie_frame(sim.time(), &sim.read_fields()?[sp])?;
+            }
         }
         // A state saved from the app sits between output times: go on from the next one.
+        // Movie frames between outputs (`--movie-every`) are stops of their own.
         let now = sim.time();
-        for &t in times
+        let after = |t: f64| t > now + 1e-9 * t.abs().max(1.0);
+        let mut stops: Vec<(f64, bool)> = times
             .iter()
             .skip(w.state.outputs)
-            .filter(|&&t| t > now + 1e-9 * t.abs().max(1.0))
-        {
+            .filter(|&&t| after(t))
+            .map(|&t| (t, true))
+            .collect();
+        for t in w.movie_times(scenario.time.end) {
+            if after(t) && !stops.iter().any(|s| (s.0 - t).abs() <= 1e-9 * t.max(1.0)) {
+                stops.push((t, false));
+            }
+        }
+        stops.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let every_frame = opts.movie.as_ref().is_some_and(|m| m.every.is_some());
+        for (t, is_output) in stops {
             sim.advance(t, &mut |now| {
                 bar.set_position((now / scenario.time.end * 1e4) as u64)
             })?;
             bar.set_message(crate::units::format_time(t));
-            w.observe(sim.time(), &sim.read_fields()?, &sim.read_metrics()?)?;
+            let fields = sim.read_fields()?;
+            if every_frame && let Some(sp) = w.movie_species() {
+                w.movie_frame(sim.time(), &fields[sp])?;
+            }
+            if !is_output {
+                continue;
+            }
+            w.observe(sim.time(), &fields, &sim.read_metrics()?)?;
             if let Some(every) = opts.checkpoint_every
                 && sim.time() - last_ckpt >= every * (1.0 - 1e-9)
                 && t < scenario.time.end

@@ -137,6 +137,46 @@ fn run_writes_every_promised_output() {
 }
 
 #[test]
+fn compare_prints_the_read_out_and_a_bad_movie_species_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.toml"), TINY).unwrap();
+    // Checked before any GPU work.
+    let out = exoderm(
+        &["run", "tiny.toml", "--out", "o", "--movie", "cels"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--movie cels: tiny.toml has no species `cels`; it has cells, gf"),
+        "{err}"
+    );
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    // No [view] compare: as the app, side B doubles the first parameter (r = 2).
+    let out = exoderm(
+        &["run", "tiny.toml", "--out", "o", "--compare", "--quiet"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let readout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        readout.starts_with("covered at the end: r = 1 ") && readout.contains(", r = 2 "),
+        "{readout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("o/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["readout"].as_str().unwrap(), readout.trim_end());
+    assert_eq!(json["compare"]["b"]["value"], 2.0);
+}
+
+#[test]
 fn bad_scenario_fails_with_the_promised_message() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -82,3 +82,53 @@ pub fn runtime_dir() -> std::path::PathBuf {
     })
     .clone()
 }
+
+/// Every href/src of `dir/file` that is not a data: URI names a file that exists; every
+/// data: URI decodes to a PNG or GIF. Returns (links, embedded pictures).
+pub fn check_links(dir: &std::path::Path, file: &str) -> (Vec<String>, usize) {
+    let html = std::fs::read_to_string(dir.join(file)).unwrap();
+    let base = dir.join(file).parent().unwrap().to_path_buf();
+    let (mut links, mut embedded) = (vec![], 0);
+    for attr in ["href=\"", "src=\""] {
+        for part in html.split(attr).skip(1) {
+            let target = &part[..part.find('"').unwrap()];
+            if let Some(data) = target.strip_prefix("data:") {
+                let b64 = &data[data.find("base64,").unwrap() + 7..];
+                let bytes = decode_base64(b64);
+                assert!(
+                    bytes.starts_with(b"\x89PNG") || bytes.starts_with(b"GIF89a"),
+                    "{file}: embedded picture is neither PNG nor GIF"
+                );
+                embedded += 1;
+            } else {
+                assert!(
+                    base.join(target).exists(),
+                    "{file}: link {target} does not resolve"
+                );
+                links.push(target.to_string());
+            }
+        }
+    }
+    (links, embedded)
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {}", c as char),
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
+    let mut out = vec![];
+    for chunk in bytes.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | (val(c) as u32) << (18 - 6 * i));
+        out.extend(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}

@@ -33,6 +33,7 @@ fn derived_metrics_integrals_and_crossings_match_closed_forms() {
             out: dir.clone(),
             quiet: true,
             checkpoint_every: None,
+            movie: None,
         },
     )
     .unwrap();

@@ -1,10 +1,12 @@
 //! Pictures people would rather look at (#15): annotated snapshots — colour bar following
 //! the map, the time changing between outputs, a scale bar, the title — raw pictures on
-//! request, and no pictures at all when none are asked for.
+//! request, and no pictures at all when none are asked for; the run's metrics plot, its
+//! movie, its report (every link resolves), and a compare run's read-out.
 
 use exoderm::output::annotate::{layout, scale_bar};
+use exoderm::run::MovieSpec;
 
-use crate::common::scenario;
+use crate::common::{check_links, scenario};
 use crate::gpu_or_skip;
 
 const SCENARIO: &str = "[grid]\nsize = [40, 20]\nextent = [\"4 mm\", \"2 mm\"]\n\
@@ -15,20 +17,24 @@ const SCENARIO: &str = "[grid]\nsize = [40, 20]\nextent = [\"4 mm\", \"2 mm\"]\n
     [explain]\ntitle = \"A front\"\nwhat = \"w\"\ntry = \"t\"\nwatch = \"w\"\n";
 
 fn run(extra: &str) -> tempfile::TempDir {
+    run_with(extra, None)
+}
+
+fn run_with(extra: &str, movie: Option<MovieSpec>) -> tempfile::TempDir {
     let ctx = crate::common::gpu().expect("GPU");
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(&format!("{SCENARIO}{extra}"));
-    exoderm::run::run(
-        ctx,
-        &sc,
-        &exoderm::run::RunOptions {
-            out: dir.path().to_path_buf(),
-            quiet: true,
-            checkpoint_every: None,
-        },
-    )
-    .unwrap();
+    exoderm::run::run(ctx, &sc, &options(dir.path(), movie)).unwrap();
     dir
+}
+
+fn options(out: &std::path::Path, movie: Option<MovieSpec>) -> exoderm::run::RunOptions {
+    exoderm::run::RunOptions {
+        out: out.to_path_buf(),
+        quiet: true,
+        checkpoint_every: None,
+        movie,
+    }
 }
 
 /// (width, height, RGB) of a PNG.
@@ -113,7 +119,7 @@ fn raw_pictures_on_request_and_none_when_not_asked() {
     let dir = run("[output]\nannotate = false\n");
     let raw = decode(&dir.path().join("u_1.png"));
     assert_eq!((raw.0, raw.1), (40, 20), "one pixel per cell");
-    let dir = run("[output]\npng = false\n");
+    let dir = run("[output]\npng = false\nplots = false\nreport = false\n");
     let pngs = std::fs::read_dir(dir.path())
         .unwrap()
         .filter(|e| {
@@ -122,6 +128,129 @@ fn raw_pictures_on_request_and_none_when_not_asked() {
         })
         .count();
     assert_eq!(pngs, 0);
+    assert!(!dir.path().join("index.html").exists(), "no report");
     assert!(dir.path().join("fields/u_2.npy").exists());
     assert!(dir.path().join("metrics.csv").exists());
+    // Pictures off but plots and report on (the default): the plot, and a report that
+    // shows it without snapshots.
+    let dir = run("[output]\npng = false\n");
+    assert!(dir.path().join("metrics.png").exists());
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(html.contains("href=\"metrics.png\""));
+    assert!(
+        !html.contains("Snapshots"),
+        "no snapshot strip without snapshots"
+    );
+}
+
+/// A closing "wound": u falls where it starts low; closure % of its open area.
+const CLOSING: &str = "[grid]\nsize = [32, 32]\nextent = [\"4 mm\", \"4 mm\"]\n\
+    [time]\nend = \"8 h\"\noutput_every = \"1 h\"\n\
+    [[species]]\nname = \"u\"\ndiffusion = 0.02\ninitial = \"select(1.0, 0.0, x * x + y * y < 1.0)\"\n\
+    range = [0.0, 1.0]\nunits = \"fraction\"\n\
+    [reactions]\nu = \"r * u * (1.0 - u) + 0.05 * (1.0 - u) * g\"\n\
+    [params]\nr = 0.3\ng = 0.0\n\
+    [metrics]\nopen = { expr = \"select(0.0, 1.0, u < 0.5)\", units = \"mm²\" }\n\
+    closure_pct = { derived = \"100.0 * (1.0 - open / initial(open))\", units = \"%\" }\n\
+    [crossings]\nt50_h = { metric = \"closure_pct\", reaches = 50.0, unit = \"h\" }\n\
+    [view]\nclosure_of = \"open\"\ntime_unit = \"h\"\n\
+    compare = { param = \"g\", value = 3.0, a = \"plain\", b = \"boosted\" }\n\
+    [explain]\ntitle = \"A closing hole\"\nwhat = \"What it is\"\ntry = \"t\"\nwatch = \"w\"\n";
+
+#[test]
+fn a_run_draws_its_metrics_makes_its_movie_and_reports_with_links_that_resolve() {
+    let ctx = gpu_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(CLOSING);
+    let movie = MovieSpec {
+        species: 0,
+        every: Some(0.5),
+    };
+    let report = exoderm::run::run(ctx, &sc, &options(dir.path(), Some(movie))).unwrap();
+    let d = dir.path();
+    // metrics.png: closure, open (mm²), closure_pct (%), u's mean: 4 panels, 2 rows.
+    let plot = decode(&d.join("metrics.png"));
+    assert_eq!((plot.0, plot.1), (2 * 560, 44 + 2 * 340));
+    // The closure curve (first colour) is drawn in the top-left panel only... and the
+    // 50% crossing is marked in it.
+    let blue = |img: &(u32, u32, Vec<u8>), r: [u32; 4]| {
+        region(img, r)
+            .iter()
+            .filter(|p| **p == [31, 119, 180])
+            .count()
+    };
+    assert!(blue(&plot, [0, 44, 560, 340]) > 200);
+    let t50 = report.crossings[0].1.expect("t50 reached");
+    assert!(t50 > 1.0 && t50 < 8.0, "t50 {t50}");
+    // The movie: a frame every 0.5 h of 8 h, and its frames' folder gone.
+    let gif = std::fs::File::open(d.join("u.gif")).unwrap();
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut dec = opts.read_info(gif).unwrap();
+    let mut frames = vec![];
+    while let Some(f) = dec.read_next_frame().unwrap() {
+        frames.push(f.buffer.to_vec());
+    }
+    assert_eq!(frames.len(), 17);
+    assert_ne!(frames[0], frames[16], "the hole closes in the movie");
+    assert!(!d.join(".movie").exists());
+    // The report: its links resolve, its pictures are embedded, the read-out is there.
+    let (links, embedded) = check_links(d, "index.html");
+    assert!(links.contains(&"metrics.csv".to_string()) && links.contains(&"u.gif".to_string()));
+    // metrics.png, the movie and a strip of 6 snapshots (9 outputs).
+    assert_eq!(embedded, 8);
+    let html = std::fs::read_to_string(d.join("index.html")).unwrap();
+    assert!(
+        html.contains(&format!("t50_h = {t50:.3} h")),
+        "read-out in the report"
+    );
+    assert!(html.contains("What it is"), "the explanation");
+}
+
+#[test]
+fn a_compare_run_plots_both_sides_and_reads_out_the_difference() {
+    let ctx = gpu_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(CLOSING);
+    let c = exoderm::compare::run(ctx, &sc, &options(dir.path(), None)).unwrap();
+    let d = dir.path();
+    let t = |k: usize| c.sides[k].crossings[0].1.expect("both sides reach 50%");
+    let (a, b) = (t(0), t(1));
+    assert!(b < a - 0.3, "the boost closes sooner: {a} vs {b}");
+    // The read-out (from the closure series) agrees with each run's own crossing (from
+    // its metric tracker) to the printed digits.
+    let want = format!(
+        "50% closed: plain {a:.2} h, boosted {b:.2} h — boosted {:.2} h sooner",
+        a - b
+    );
+    assert!(c.readout.starts_with(&want), "{} vs {want}", c.readout);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["readout"], c.readout);
+    assert_eq!(json["compare"]["b"]["value"], 3.0);
+    // Side B's saved scenario reproduces it: g = 3 from t = 0.
+    let saved = std::fs::read_to_string(d.join("b/scenario.toml")).unwrap();
+    assert!(
+        exoderm::scenario::Scenario::parse(&saved, "b")
+            .unwrap()
+            .events
+            .len()
+            == 1
+    );
+    // Both sides on one plot: B dashed in the same colours, so the closure panel holds
+    // orange (side B's closure colour) and blue.
+    let plot = decode(&d.join("metrics.png"));
+    let count = |c: [u8; 3]| {
+        region(&plot, [0, 44, 560, 340])
+            .iter()
+            .filter(|p| **p == c)
+            .count()
+    };
+    assert!(count([31, 119, 180]) > 100 && count([255, 127, 14]) > 50);
+    let (links, embedded) = check_links(d, "index.html");
+    assert!(
+        links.contains(&"a/index.html".to_string()) && links.contains(&"b/index.html".to_string())
+    );
+    assert!(embedded >= 3, "plot and the last snapshots of both sides");
+    check_links(d, "a/index.html");
 }

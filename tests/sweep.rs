@@ -156,6 +156,17 @@ fn a_2x2x2_sweep_writes_runs_summary_and_plots() {
             buf[..info.buffer_size()].chunks(3).collect();
         assert!(colours.len() > 20, "{p} looks blank");
     }
+    // The sweep's report: every summary plot embedded, a link to each run's report.
+    let (links, embedded) = crate::common::check_links(&out, "index.html");
+    let plots = std::fs::read_dir(out.join("plots")).unwrap().count();
+    assert_eq!(embedded, plots);
+    for i in 0..8 {
+        assert!(
+            links.contains(&format!("runs/{i:04}/index.html")),
+            "{links:?}"
+        );
+    }
+    crate::common::check_links(&out.join("runs/0003"), "index.html");
 }
 
 /// `exoderm sweep sweep.toml --out OUT --quiet --batch 2 EXTRA...`, not yet run.

@@ -2,13 +2,12 @@
 //! animated GIF or a numbered PNG sequence. Frames come from eframe's screenshot of the
 //! whole window (what the audience saw), cropped to the view.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use eframe::egui;
 
 use crate::error::{Error, Result};
+use crate::output::movie::GifWriter;
 
 /// `rect` (points) of `image` (pixels at `ppp` pixels per point), clamped to the image.
 pub fn crop(image: &egui::ColorImage, rect: egui::Rect, ppp: f32) -> egui::ColorImage {
@@ -47,26 +46,13 @@ fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
 
 /// A recording in progress.
 pub enum Recorder {
-    Gif {
-        path: PathBuf,
-        encoder: Option<gif::Encoder<BufWriter<File>>>,
-        size: [usize; 2],
-        frames: usize,
-    },
-    Pngs {
-        dir: PathBuf,
-        frames: usize,
-    },
+    Gif(GifWriter),
+    Pngs { dir: PathBuf, frames: usize },
 }
 
 impl Recorder {
     pub fn gif(path: PathBuf) -> Recorder {
-        Recorder::Gif {
-            path,
-            encoder: None,
-            size: [0, 0],
-            frames: 0,
-        }
+        Recorder::Gif(GifWriter::new(path))
     }
 
     pub fn pngs(dir: PathBuf) -> Result<Recorder> {
@@ -76,13 +62,14 @@ impl Recorder {
 
     pub fn frames(&self) -> usize {
         match self {
-            Recorder::Gif { frames, .. } | Recorder::Pngs { frames, .. } => *frames,
+            Recorder::Gif(g) => g.frames(),
+            Recorder::Pngs { frames, .. } => *frames,
         }
     }
 
     pub fn target(&self) -> &Path {
         match self {
-            Recorder::Gif { path, .. } => path,
+            Recorder::Gif(g) => g.path(),
             Recorder::Pngs { dir, .. } => dir,
         }
     }
@@ -94,81 +81,22 @@ impl Recorder {
             Recorder::Pngs { dir, frames } => {
                 save_png(image, &dir.join(format!("frame_{:05}.png", *frames)))?;
                 *frames += 1;
+                Ok(())
             }
-            Recorder::Gif {
-                path,
-                encoder,
-                size,
-                frames,
-            } => {
-                if encoder.is_none() {
-                    *size = image.size;
-                    let part = part_path(path);
-                    let file =
-                        File::create(&part).map_err(|e| Error::io("cannot create", &part, e))?;
-                    let mut enc = gif::Encoder::new(
-                        BufWriter::new(file),
-                        size[0] as u16,
-                        size[1] as u16,
-                        &[],
-                    )
-                    .map_err(|e| gif_error(path, e))?;
-                    enc.set_repeat(gif::Repeat::Infinite)
-                        .map_err(|e| gif_error(path, e))?;
-                    *encoder = Some(enc);
-                }
-                let [w, h] = *size;
-                let mut px = vec![0u8; w * h * 4];
-                let [iw, ih] = image.size;
-                let src = rgba(image);
-                for y in 0..h.min(ih) {
-                    let n = w.min(iw) * 4;
-                    px[y * w * 4..y * w * 4 + n].copy_from_slice(&src[y * iw * 4..y * iw * 4 + n]);
-                }
-                let mut frame = gif::Frame::from_rgba_speed(w as u16, h as u16, &mut px, 20);
-                frame.delay = delay_cs;
-                if let Some(enc) = encoder.as_mut() {
-                    enc.write_frame(&frame).map_err(|e| gif_error(path, e))?;
-                }
-                *frames += 1;
+            Recorder::Gif(g) => {
+                let [w, h] = image.size;
+                g.push_rgba(w, h, &rgba(image), delay_cs)
             }
         }
-        Ok(())
     }
 
-    /// Finishes the file: a GIF is written under a `.part` name and renamed into place
-    /// once its trailer is out, so a half-written GIF never looks whole.
+    /// Finishes the file (a GIF appears under its name only when complete).
     pub fn finish(self) -> Result<PathBuf> {
         match self {
-            Recorder::Gif { path, encoder, .. } => {
-                if let Some(enc) = encoder {
-                    let mut w = enc.into_inner().map_err(|e| gif_error(&path, e))?;
-                    std::io::Write::flush(&mut w).map_err(|e| gif_error(&path, e))?;
-                    drop(w);
-                    let part = part_path(&path);
-                    std::fs::rename(&part, &path)
-                        .map_err(|e| Error::io("cannot rename", &part, e))?;
-                }
-                Ok(path)
-            }
+            Recorder::Gif(g) => g.finish(),
             Recorder::Pngs { dir, .. } => Ok(dir),
         }
     }
-}
-
-fn part_path(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".part");
-    PathBuf::from(p)
-}
-
-/// The GIF encoder fails only on the file it writes: the user's I/O, with its path.
-fn gif_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::io(
-        "cannot write the GIF",
-        path,
-        std::io::Error::other(e.to_string()),
-    )
 }
 
 /// A file name that sorts by time: `PREFIX-YYYYmmdd-HHMMSS.EXT` (UTC).
@@ -237,7 +165,7 @@ mod tests {
         assert_eq!(r.finish().unwrap(), path);
         let mut opts = gif::DecodeOptions::new();
         opts.set_color_output(gif::ColorOutput::RGBA);
-        let mut dec = opts.read_info(File::open(&path).unwrap()).unwrap();
+        let mut dec = opts.read_info(std::fs::File::open(&path).unwrap()).unwrap();
         assert_eq!((dec.width(), dec.height()), (24, 16));
         let mut frames = 0;
         while let Some(f) = dec.read_next_frame().unwrap() {

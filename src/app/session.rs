@@ -13,21 +13,13 @@ use super::delta::DeltaView;
 use super::live::Live;
 use super::undo::Undo;
 use crate::error::Result;
+pub use crate::scenario::Difference;
 use crate::scenario::{Action, Event, Scenario};
 
 /// Wall time per frame the simulation may use (the rest is drawing and input).
 pub const FRAME_BUDGET_S: f64 = 0.030;
 /// Wall time between metric readings while playing.
 const METRICS_EVERY_S: f64 = 0.25;
-
-/// Side B's one difference from side A: parameter `param` (model order) is `value`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Difference {
-    pub param: usize,
-    pub value: f64,
-    pub a: String,
-    pub b: String,
-}
 
 pub struct Session {
     /// The scenario as loaded (reset starts it again). Shared, so the panels can hold it
@@ -123,23 +115,7 @@ impl Session {
     /// The difference the scenario suggests (its `[view] compare`), else doubling the first
     /// parameter.
     pub fn default_difference(&self) -> Option<Difference> {
-        let s = &self.scenario;
-        if let Some(c) = &s.display.compare
-            && let Some(param) = s.model.param_index(&c.param)
-        {
-            return Some(Difference {
-                param,
-                value: c.value,
-                a: c.a.clone(),
-                b: c.b.clone(),
-            });
-        }
-        s.model.params.first().map(|p| Difference {
-            param: 0,
-            value: p.value * 2.0,
-            a: format!("{} = {}", p.name, p.value),
-            b: format!("{} = {}", p.name, p.value * 2.0),
-        })
+        self.scenario.default_difference()
     }
 
     /// Turns compare mode on with `diff`: both sides restart from the beginning (same seed,
@@ -361,12 +337,5 @@ pub fn default_speed(s: &Scenario) -> f64 {
 
 /// The scenario re-parsed with `events` appended as `[[event]]` tables.
 pub fn with_events(s: &Scenario, events: &[Event]) -> Result<Scenario> {
-    if events.is_empty() {
-        return Ok(s.clone());
-    }
-    let mut text = s.source.clone();
-    for e in events {
-        text += &e.to_toml(&s.model);
-    }
-    Scenario::parse(&text, &s.file)
+    s.with_events(events)
 }

@@ -9,27 +9,9 @@ use serde_json::json;
 
 use super::sweep::{RunSpec, SummaryKind, SummaryMetric, Sweep};
 use crate::error::{Error, Result};
+use crate::output::series::Table;
+pub use crate::output::series::read_metrics;
 use crate::output::write_atomic;
-
-/// A run's metrics.csv: column names and rows of numbers.
-pub struct Table {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<f64>>,
-}
-
-pub fn read_metrics(path: &Path) -> Option<Table> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    let columns: Vec<String> = lines.next()?.split(',').map(String::from).collect();
-    let rows = lines
-        .map(|l| {
-            l.split(',')
-                .map(|v| v.parse().unwrap_or(f64::NAN))
-                .collect()
-        })
-        .collect();
-    Some(Table { columns, rows })
-}
 
 /// One summary metric of one run; `None` when it does not exist (e.g. never crossed).
 pub fn evaluate(m: &SummaryMetric, t: &Table) -> Option<f64> {
@@ -179,6 +161,34 @@ pub fn write(sweep: &Sweep, dir: &Path) -> Result<(usize, usize, usize)> {
             .as_bytes(),
     )?;
     plots(sweep, dir, &rows, &cols)?;
+    let table: Vec<crate::output::report::SweepRow> = rows
+        .iter()
+        .map(|r| {
+            let mut cells: Vec<(String, String)> = sweep
+                .axes
+                .iter()
+                .zip(&r.run.values)
+                .map(|(a, v)| (a.clone(), value_text(v)))
+                .collect();
+            for m in &sweep.summary {
+                let v = r
+                    .values
+                    .iter()
+                    .find(|(n, _)| *n == m.name)
+                    .and_then(|(_, v)| *v);
+                cells.push((
+                    m.name.clone(),
+                    v.map_or(String::new(), |v| format!("{v:.4}")),
+                ));
+            }
+            crate::output::report::SweepRow {
+                id: r.run.id.clone(),
+                cells,
+                status: r.status.clone(),
+            }
+        })
+        .collect();
+    crate::output::report::write_sweep(dir, &format!("Sweep {}", sweep.file), &table)?;
     let complete = rows.iter().filter(|r| r.status == "completed").count();
     let missing = rows.iter().filter(|r| r.status == "missing").count();
     Ok((complete, rows.len() - complete - missing, missing))

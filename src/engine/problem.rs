@@ -361,6 +361,7 @@ fn equations(model: &Model) -> String {
         // Computed on the CPU from each run's own rows: they do not shape the kernels.
         derived: _,
         crossings: _,
+        metric_units: _,
     } = model;
     let mut out = format!("{name}\n");
     // A different picture is a different problem (its values are in the shared buffer).

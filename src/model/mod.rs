@@ -239,6 +239,8 @@ pub struct Model {
     pub derived: Vec<derived::Derived>,
     /// First times a metric reaches a value (run.json).
     pub crossings: Vec<derived::Crossing>,
+    /// Units of a metric (`units = "mm²"`), by name: the y-axis of its plot.
+    pub metric_units: std::collections::BTreeMap<String, String>,
 }
 
 impl Model {

@@ -93,17 +93,28 @@ fn number(v: f64) -> String {
 
 /// Each space doubled: plotters' glyph layout gives a space about half its width (the
 /// font has no en space to use instead).
-fn spaced(s: &str) -> String {
+pub(crate) fn spaced(s: &str) -> String {
     s.replace(' ', "  ")
 }
 
-fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> Error {
+pub(crate) fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> Error {
     Error::Internal(format!("snapshot: {e}"))
 }
 
 /// The annotated snapshot as PNG bytes. `field` is nx × ny, row 0 at y min (drawn at the
 /// bottom); NaN shows magenta.
 pub fn render(field: &[f32], nx: usize, ny: usize, l: &Labels) -> Result<Vec<u8>> {
+    let (w, h, rgb) = render_rgb(field, nx, ny, l)?;
+    super::snapshot::encode_png(&rgb, w, h)
+}
+
+/// The annotated snapshot as (width, height, RGB pixels), e.g. a movie frame.
+pub fn render_rgb(
+    field: &[f32],
+    nx: usize,
+    ny: usize,
+    l: &Labels,
+) -> Result<(usize, usize, Vec<u8>)> {
     super::register_font();
     let (w, h, [fx, fy, fw, fh], [bx, by, bw, bh]) = layout(l.extent, l.title, l.units);
     let mut rgb = vec![255u8; (w * h * 3) as usize];
@@ -188,7 +199,7 @@ pub fn render(field: &[f32], nx: usize, ny: usize, l: &Labels) -> Result<Vec<u8>
             .map_err(draw_err)?;
         root.present().map_err(draw_err)?;
     }
-    super::snapshot::encode_png(&rgb, w as usize, h as usize)
+    Ok((w as usize, h as usize, rgb))
 }
 
 #[cfg(test)]

@@ -3,7 +3,11 @@
 
 pub mod annotate;
 pub mod checkpoint;
+pub mod movie;
 pub mod npy;
+pub mod plots;
+pub mod report;
+pub mod series;
 pub mod snapshot;
 
 use std::io::Write;

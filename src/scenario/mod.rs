@@ -47,6 +47,24 @@ pub struct OutputSpec {
     /// What annotated snapshots are titled and which time unit they read.
     pub title: String,
     pub time_unit: display::TimeUnit,
+    /// metrics.png (`[output] plots`, default on).
+    pub plots: bool,
+    /// index.html, the run's report (`[output] report`, default on).
+    pub report: bool,
+    /// What the plots and the report take from the scenario's view and model file.
+    #[serde(skip)]
+    pub context: ReportContext,
+}
+
+/// What a run's pictures and report say beyond the numbers.
+#[derive(Debug, Clone, Default)]
+pub struct ReportContext {
+    pub explain: Option<Explain>,
+    /// The metric whose fall is "closure %" (`[view] closure_of`).
+    pub closure_of: Option<usize>,
+    /// Each parameter's value in the model it builds on (None: the scenario's own).
+    pub defaults: Vec<Option<f64>>,
+    pub file: String,
 }
 
 pub use crate::colormap::COLORMAPS;
@@ -86,7 +104,62 @@ pub struct Scenario {
     pub at: Locations,
 }
 
+/// Side B's one difference from side A in a comparison: parameter `param` (model order)
+/// is `value`; `a` and `b` label the sides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    pub param: usize,
+    pub value: f64,
+    pub a: String,
+    pub b: String,
+}
+
 impl Scenario {
+    /// The comparison the scenario suggests (its `[view] compare`), else doubling the first
+    /// parameter; the app and `exoderm run --compare` both start from it.
+    pub fn default_difference(&self) -> Option<Difference> {
+        if let Some(c) = &self.display.compare
+            && let Some(param) = self.model.param_index(&c.param)
+        {
+            return Some(Difference {
+                param,
+                value: c.value,
+                a: c.a.clone(),
+                b: c.b.clone(),
+            });
+        }
+        self.model.params.first().map(|p| Difference {
+            param: 0,
+            value: p.value * 2.0,
+            a: format!("{} = {}", p.name, p.value),
+            b: format!("{} = {}", p.name, p.value * 2.0),
+        })
+    }
+
+    /// The scenario re-parsed with `events` appended as `[[event]]` tables (so a saved
+    /// copy reproduces it).
+    pub fn with_events(&self, events: &[Event]) -> Result<Scenario> {
+        if events.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut text = self.source.clone();
+        for e in events {
+            text += &e.to_toml(&self.model);
+        }
+        Scenario::parse(&text, &self.file)
+    }
+
+    /// Side B of a comparison: this scenario with `d`'s parameter set at time 0.
+    pub fn side_b(&self, d: &Difference) -> Result<Scenario> {
+        self.with_events(&[Event {
+            at: 0.0,
+            action: Action::Param {
+                param: d.param,
+                value: d.value,
+            },
+        }])
+    }
+
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario> {
         let text = std::fs::read_to_string(path)
@@ -245,6 +318,21 @@ impl Ctx<'_> {
             (None, Some(b)) => (b.time.clone(), b.at.time_dt.clone()),
             _ => self.time(&raw)?,
         };
+        let base_params: Vec<(String, f64)> = match &base {
+            Some(b) => b
+                .model
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), p.value))
+                .collect(),
+            None => raw
+                .model
+                .as_ref()
+                .and_then(|m| m.get_ref().builtin.as_ref())
+                .and_then(|b| model::builtin(b.get_ref()))
+                .map(|m| m.params.iter().map(|p| (p.name.clone(), p.value)).collect())
+                .unwrap_or_default(),
+        };
         let mut model = match &base {
             Some(b) => {
                 let mut m = (*b.model).clone();
@@ -309,6 +397,16 @@ impl Ctx<'_> {
             .as_ref()
             .map_or_else(|| model.name.clone(), |e| e.title.clone());
         output.time_unit = display.time_unit;
+        output.context = ReportContext {
+            explain: display.explain.clone(),
+            closure_of: display.closure_of,
+            defaults: model
+                .params
+                .iter()
+                .map(|p| base_params.iter().find(|(n, _)| *n == p.name).map(|b| b.1))
+                .collect(),
+            file: self.file.to_string(),
+        };
         let scenario = Scenario {
             file: self.file.into(),
             seed,
@@ -965,7 +1063,7 @@ impl Ctx<'_> {
     /// `[metrics]`: per-cell expressions reduced on the GPU (optionally over a region), and
     /// metrics derived from them on the CPU (formulas, time integrals); then `[crossings]`.
     fn apply_metrics(&self, raw: &RawScenario, model: &mut Model) -> Result<()> {
-        let fix = "write name = \"expression\" (integrated over the domain), name = { expr = \"...\", reduce = \"integral\" | \"mean\" | \"min\" | \"max\", where = \"...\" }, name = { derived = \"100.0 * (1.0 - a / initial(a))\" } or name = { time_integral = \"a\" }";
+        let fix = "write name = \"expression\" (integrated over the domain), name = { expr = \"...\", reduce = \"integral\" | \"mean\" | \"min\" | \"max\", where = \"...\", units = \"mm²\" }, name = { derived = \"100.0 * (1.0 - a / initial(a))\", units = \"%\" } or name = { time_integral = \"a\" }";
         // Derived metrics may use any GPU metric and the derived ones before them (in
         // file order, which a TOML table does not keep: so by their position in the text).
         let mut entries: Vec<_> = raw.metrics.iter().collect();
@@ -977,6 +1075,18 @@ impl Ctx<'_> {
             let at = self.at(&field, v);
             model::expr::check_name(n, &self.at(&field, name))?;
             if let toml::Value::Table(t) = v.get_ref()
+                && let Some(u) = t.get("units")
+            {
+                let u = u.as_str().ok_or_else(|| {
+                    Error::scenario(
+                        at.clone(),
+                        format!("metric `{n}`: `units` must be a string"),
+                        fix,
+                    )
+                })?;
+                model.metric_units.insert(n.clone(), u.to_string());
+            }
+            if let toml::Value::Table(t) = v.get_ref()
                 && (t.contains_key("derived") || t.contains_key("time_integral"))
             {
                 derived.push((name, v));
@@ -987,7 +1097,7 @@ impl Ctx<'_> {
                 toml::Value::Table(t) => {
                     if let Some(k) = t
                         .keys()
-                        .find(|k| !["expr", "reduce", "where"].contains(&k.as_str()))
+                        .find(|k| !["expr", "reduce", "where", "units"].contains(&k.as_str()))
                     {
                         return Err(Error::scenario(
                             at,
@@ -1067,7 +1177,7 @@ impl Ctx<'_> {
             } else {
                 "time_integral"
             };
-            if let Some(k) = t.keys().find(|k| *k != kind) {
+            if let Some(k) = t.keys().find(|k| *k != kind && *k != "units") {
                 return Err(Error::scenario(
                     at,
                     format!("metric `{n}`: `{k}` does not go with `derived`/`time_integral`"),
@@ -1460,12 +1570,17 @@ impl Ctx<'_> {
             annotate: true,
             title: String::new(),
             time_unit: display::TimeUnit::Hours,
+            plots: true,
+            report: true,
+            context: ReportContext::default(),
         };
         if let Some(o) = &raw.output {
             let o = o.get_ref();
             out.png = o.png.unwrap_or(true);
             out.npy = o.npy.unwrap_or(true);
             out.annotate = o.annotate.unwrap_or(true);
+            out.plots = o.plots.unwrap_or(true);
+            out.report = o.report.unwrap_or(true);
             if let Some(c) = &o.colormap {
                 if !COLORMAPS.contains(&c.get_ref().as_str()) {
                     return Err(Error::scenario(

@@ -186,5 +186,7 @@ pub struct RawOutput {
     pub png: Option<bool>,
     pub npy: Option<bool>,
     pub annotate: Option<bool>,
+    pub plots: Option<bool>,
+    pub report: Option<bool>,
     pub colormap: Option<Spanned<String>>,
 }
