@@ -107,11 +107,18 @@ pub const FILES: &[(&str, &[u8])] = &[(
 
 /// Built-in models shipped as scenario files: (name, path under the repository, text).
 /// `[model] builtin = "NAME"` loads one; the scenario overrides and adds to it.
-pub const MODELS: &[(&str, &str, &str)] = &[(
-    "epidermal",
-    "assets/models/epidermal.toml",
-    include_str!("../assets/models/epidermal.toml"),
-)];
+pub const MODELS: &[(&str, &str, &str)] = &[
+    (
+        "epidermal",
+        "assets/models/epidermal.toml",
+        include_str!("../assets/models/epidermal.toml"),
+    ),
+    (
+        "wound",
+        "assets/models/wound.toml",
+        include_str!("../assets/models/wound.toml"),
+    ),
+];
 
 /// The model file called `name`: (path, text).
 pub fn model_file(name: &str) -> Option<(&'static str, &'static str)> {

@@ -289,7 +289,7 @@ pub fn check_name(name: &str, at: &Location) -> Result<()> {
         return Err(Error::scenario(
             at.clone(),
             format!("`{name}` is a WGSL keyword or reserved word"),
-            "choose another name (e.g. add a suffix: `{name}_c`)",
+            format!("choose another name (e.g. add a suffix: `{name}_c`)"),
         ));
     }
     Ok(())
