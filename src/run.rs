@@ -213,6 +213,29 @@ impl RunWriter {
                 self.png(&sp.name, k, f, range)?;
             }
         }
+        if out.png
+            && out.annotate
+            && let Some(roles) = &out.context.skin
+        {
+            let (nx, ny) = (s.grid.nx as usize, s.grid.ny as usize);
+            let rgb = output::skin::render(fields, nx, ny, roles);
+            let unit = out.time_unit;
+            let png = output::annotate::render_picture(
+                &rgb,
+                nx,
+                ny,
+                &output::annotate::Labels {
+                    title: &out.title,
+                    species: "skin view",
+                    units: "",
+                    time: format!("t = {:.2} {}", time / unit.hours(), unit.symbol()),
+                    extent: s.grid.extent,
+                    colormap: &out.colormap,
+                    range: [0.0, 1.0],
+                },
+            )?;
+            output::write_atomic(&self.dir.join(format!("skin_{k}.png")), &png)?;
+        }
         if self.movie_at_outputs()
             && let Some(sp) = self.movie_species()
         {

@@ -155,6 +155,7 @@ const CLOSING: &str = "[grid]\nsize = [32, 32]\nextent = [\"4 mm\", \"4 mm\"]\n\
     [crossings]\nt50_h = { metric = \"closure_pct\", reaches = 50.0, unit = \"h\" }\n\
     [view]\nclosure_of = \"open\"\ntime_unit = \"h\"\n\
     compare = { param = \"g\", value = 3.0, a = \"plain\", b = \"boosted\" }\n\
+    [view.skin]\nepidermis = \"u\"\n\
     [explain]\ntitle = \"A closing hole\"\nwhat = \"What it is\"\ntry = \"t\"\nwatch = \"w\"\n";
 
 #[test]
@@ -197,8 +198,31 @@ fn a_run_draws_its_metrics_makes_its_movie_and_reports_with_links_that_resolve()
     // The report: its links resolve, its pictures are embedded, the read-out is there.
     let (links, embedded) = check_links(d, "index.html");
     assert!(links.contains(&"metrics.csv".to_string()) && links.contains(&"u.gif".to_string()));
-    // metrics.png, the movie and a strip of 6 snapshots (9 outputs).
-    assert_eq!(embedded, 8);
+    // metrics.png, the movie and strips of 6 snapshots (9 outputs): the skin view and u.
+    assert_eq!(embedded, 14);
+    // The skin view, headless: the open hole dark red, intact skin a skin tone, and the
+    // hole smaller at the end.
+    let (w, h, field, _) = layout([4.0, 4.0], "A closing hole", "");
+    let first = decode(&d.join("skin_0.png"));
+    let last = decode(&d.join("skin_8.png"));
+    assert_eq!((first.0, first.1), (w, h));
+    let centre = px(&first, field[0] + field[2] / 2, field[1] + field[3] / 2);
+    let corner = px(&first, field[0] + 4, field[1] + 4);
+    assert!(
+        centre[0] as u32 > 2 * centre[1] as u32 && centre[0] < 170,
+        "bed {centre:?}"
+    );
+    assert!(
+        corner[0] > 170 && corner[1] > 120 && corner[1] > corner[2],
+        "skin {corner:?}"
+    );
+    let reddish = |img: &(u32, u32, Vec<u8>)| {
+        region(img, field)
+            .iter()
+            .filter(|p| p[0] as u32 > 2 * p[1] as u32 && p[0] < 170)
+            .count()
+    };
+    assert!(reddish(&last) < reddish(&first) / 2, "the bed shrinks");
     let html = std::fs::read_to_string(d.join("index.html")).unwrap();
     assert!(
         html.contains(&format!("t50_h = {t50:.3} h")),

@@ -115,7 +115,25 @@ pub fn render_rgb(
     ny: usize,
     l: &Labels,
 ) -> Result<(usize, usize, Vec<u8>)> {
+    compose(Cells::Field(field), nx, ny, l)
+}
+
+/// A picture of the cells already coloured (the skin view: nx × ny RGB, row 0 at y min)
+/// with the same title, time and scale bar, and no colour bar.
+pub fn render_picture(rgb: &[u8], nx: usize, ny: usize, l: &Labels) -> Result<Vec<u8>> {
+    let (w, h, px) = compose(Cells::Rgb(rgb), nx, ny, l)?;
+    super::snapshot::encode_png(&px, w, h)
+}
+
+/// What fills the field's rectangle.
+enum Cells<'a> {
+    Field(&'a [f32]),
+    Rgb(&'a [u8]),
+}
+
+fn compose(cells: Cells, nx: usize, ny: usize, l: &Labels) -> Result<(usize, usize, Vec<u8>)> {
     super::register_font();
+    let with_bar = matches!(cells, Cells::Field(_));
     let (w, h, [fx, fy, fw, fh], [bx, by, bw, bh]) = layout(l.extent, l.title, l.units);
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     let g = crate::colormap::gradient(l.colormap);
@@ -137,11 +155,18 @@ pub fn render_rgb(
         let row = ny - 1 - ((py as usize * ny) / fh as usize).min(ny - 1);
         for px in 0..fw {
             let col = ((px as usize * nx) / fw as usize).min(nx - 1);
-            put(fx + px, fy + py, colour(field[row * nx + col] as f64));
+            let c = match cells {
+                Cells::Field(field) => colour(field[row * nx + col] as f64),
+                Cells::Rgb(rgb) => {
+                    let i = (row * nx + col) * 3;
+                    [rgb[i], rgb[i + 1], rgb[i + 2]]
+                }
+            };
+            put(fx + px, fy + py, c);
         }
     }
     // The colour bar: the top of the range at the top.
-    for py in 0..bh {
+    for py in (0..bh).filter(|_| with_bar) {
         let f = 1.0 - (py as f64 + 0.5) / bh as f64;
         let c = colour(l.range[0] + f * span);
         for px in 0..bw {
@@ -165,13 +190,18 @@ pub fn render_rgb(
         };
         root.draw(&frame(fx, fy, fw, fh)).map_err(draw_err)?;
         let (bx, by, bw, bh) = (bx as i32, by as i32, bw as i32, bh as i32);
-        root.draw(&frame(bx, by, bw, bh)).map_err(draw_err)?;
+        if with_bar {
+            root.draw(&frame(bx, by, bw, bh)).map_err(draw_err)?;
+        }
         // Ticks: top, middle, bottom of the range; the units beside them.
         for (f, v) in [
             (0.0, l.range[1]),
             (0.5, 0.5 * (l.range[0] + l.range[1])),
             (1.0, l.range[0]),
-        ] {
+        ]
+        .into_iter()
+        .filter(|_| with_bar)
+        {
             let y = by + (f * (bh - 1) as f64) as i32;
             root.draw(&PathElement::new(
                 vec![(bx + bw, y), (bx + bw + 4, y)],
@@ -181,7 +211,7 @@ pub fn render_rgb(
             root.draw(&Text::new(number(v), (bx + bw + 7, y - 7), font(14.0)))
                 .map_err(draw_err)?;
         }
-        if !l.units.is_empty() {
+        if with_bar && !l.units.is_empty() {
             root.draw(&Text::new(
                 spaced(l.units),
                 (bx + bw + 7, by + bh / 2 + 12),

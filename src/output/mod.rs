@@ -8,6 +8,7 @@ pub mod npy;
 pub mod plots;
 pub mod report;
 pub mod series;
+pub mod skin;
 pub mod snapshot;
 
 use std::io::Write;

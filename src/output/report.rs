@@ -157,14 +157,16 @@ pub fn strip_indices(n: usize) -> Vec<usize> {
 
 fn snapshots(out: &mut String, dir: &Path, p: &Problem, outputs: usize, prefix: &str) {
     let mut any = false;
-    for sp in &p.model.species {
+    // The skin view first (when the scenario has one), then each species.
+    let names = std::iter::once("skin").chain(p.model.species.iter().map(|sp| sp.name.as_str()));
+    for name in names {
         let strip: String = strip_indices(outputs)
             .into_iter()
             .map(|k| {
                 picture(
                     dir,
-                    &format!("{prefix}{}_{k}.png", sp.name),
-                    &format!("{} at output {k}", sp.name),
+                    &format!("{prefix}{name}_{k}.png"),
+                    &format!("{name} at output {k}"),
                     "",
                 )
             })
@@ -179,7 +181,7 @@ fn snapshots(out: &mut String, dir: &Path, p: &Problem, outputs: usize, prefix: 
         let _ = write!(
             out,
             "<h3>{}</h3><div class=\"strip\">{strip}</div>",
-            escape(&sp.name)
+            escape(name)
         );
     }
 }

@@ -64,6 +64,8 @@ pub struct ReportContext {
     pub closure_of: Option<usize>,
     /// Each parameter's value in the model it builds on (None: the scenario's own).
     pub defaults: Vec<Option<f64>>,
+    /// `[view.skin]`: the realistic skin view, drawn headless as `skin_<k>.png`.
+    pub skin: Option<crate::output::skin::Roles>,
     pub file: String,
 }
 
@@ -406,6 +408,16 @@ impl Ctx<'_> {
                 .map(|p| base_params.iter().find(|(n, _)| *n == p.name).map(|b| b.1))
                 .collect(),
             file: self.file.to_string(),
+            skin: display.skin.map(|sk| {
+                let roles = [sk.epidermis, sk.scab, sk.inflammation, sk.collagen];
+                crate::output::skin::Roles {
+                    species: roles,
+                    full: roles.map(|r| {
+                        r.and_then(|s| model.species[s].range)
+                            .map_or(1.0, |range| range[1] as f32)
+                    }),
+                }
+            }),
         };
         let scenario = Scenario {
             file: self.file.into(),
