@@ -52,6 +52,46 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../assets/presets/turing_spots.toml"),
     ),
     (
+        "assets/presets/wound_db_engineered.toml",
+        include_str!("../assets/presets/wound_db_engineered.toml"),
+    ),
+    (
+        "assets/presets/wound_db_hydrogel.toml",
+        include_str!("../assets/presets/wound_db_hydrogel.toml"),
+    ),
+    (
+        "assets/presets/wound_db_injection.toml",
+        include_str!("../assets/presets/wound_db_injection.toml"),
+    ),
+    (
+        "assets/presets/wound_db_microneedle.toml",
+        include_str!("../assets/presets/wound_db_microneedle.toml"),
+    ),
+    (
+        "assets/presets/wound_db_repeated.toml",
+        include_str!("../assets/presets/wound_db_repeated.toml"),
+    ),
+    (
+        "assets/presets/wound_diabetic_healer.toml",
+        include_str!("../assets/presets/wound_diabetic_healer.toml"),
+    ),
+    (
+        "assets/presets/wound_diabetic_nonhealer.toml",
+        include_str!("../assets/presets/wound_diabetic_nonhealer.toml"),
+    ),
+    (
+        "assets/presets/wound_human_acute.toml",
+        include_str!("../assets/presets/wound_human_acute.toml"),
+    ),
+    (
+        "assets/presets/wound_mouse_control.toml",
+        include_str!("../assets/presets/wound_mouse_control.toml"),
+    ),
+    (
+        "assets/presets/wound_mouse_db.toml",
+        include_str!("../assets/presets/wound_mouse_db.toml"),
+    ),
+    (
         "assets/examples/wound_stiff.toml",
         include_str!("../assets/examples/wound_stiff.toml"),
     ),

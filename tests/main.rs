@@ -22,3 +22,4 @@ mod sweep;
 mod tissue;
 #[cfg(feature = "gui")]
 mod views;
+mod wound;
