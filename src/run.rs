@@ -56,9 +56,8 @@ pub struct RunReport {
 }
 
 /// File names inside a run folder.
-pub const SCENARIO_FILE: &str = "scenario.toml";
+pub use crate::output::{RUN_JSON, SCENARIO_FILE};
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
-pub const RUN_JSON: &str = "run.json";
 
 /// Mean, min, max and total (integral, value × mm²) of one field, in f64.
 pub fn field_stats(field: &[f32], cell_area: f64) -> [f64; 4] {

@@ -16,6 +16,10 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// A run folder's saved scenario and its summary (the report links to both).
+pub const SCENARIO_FILE: &str = "scenario.toml";
+pub const RUN_JSON: &str = "run.json";
+
 /// egui's own default font as plotters' "sans-serif": ships with the binary, so pictures
 /// need no system fonts and come out the same everywhere.
 pub(crate) fn register_font() {

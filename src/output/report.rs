@@ -197,7 +197,7 @@ fn movies(out: &mut String, dir: &Path, p: &Problem, prefix: &str) {
 }
 
 fn run_json(dir: &Path) -> serde_json::Value {
-    std::fs::read_to_string(dir.join(crate::run::RUN_JSON))
+    std::fs::read_to_string(dir.join(super::RUN_JSON))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
@@ -262,11 +262,7 @@ pub fn write_run(
     parameters(&mut b, p, o);
     files(
         &mut b,
-        &[
-            "metrics.csv",
-            crate::run::RUN_JSON,
-            crate::run::SCENARIO_FILE,
-        ],
+        &["metrics.csv", super::RUN_JSON, super::SCENARIO_FILE],
     );
     super::write_atomic(&dir.join(FILE), page(&o.title, &b).as_bytes())
 }
@@ -323,7 +319,7 @@ pub fn write_compare(
             "b/index.html",
             "a/metrics.csv",
             "b/metrics.csv",
-            crate::run::RUN_JSON,
+            super::RUN_JSON,
         ],
     );
     super::write_atomic(&dir.join(FILE), page(&o.title, &b).as_bytes())

@@ -3,13 +3,7 @@
 //! two in step — same roles, constants and hash — so a picture in a report looks like the
 //! app's view of the same state.
 
-/// Species roles (index into the fields) and the value each means as "full" (its range top).
-#[derive(Debug, Clone, Copy)]
-pub struct Roles {
-    /// epidermis, scab, inflammation, collagen.
-    pub species: [Option<usize>; 4],
-    pub full: [f32; 4],
-}
+pub use crate::scenario::SkinRoles as Roles;
 
 fn hash(i: u32, j: u32) -> f32 {
     let mut h = i

@@ -70,6 +70,14 @@ pub struct Skin {
     pub collagen: Option<usize>,
 }
 
+/// The skin view's roles resolved for drawing: each role's species (index into the fields)
+/// and the value that means "full" (its range top): epidermis, scab, inflammation, collagen.
+#[derive(Debug, Clone, Copy)]
+pub struct SkinRoles {
+    pub species: [Option<usize>; 4],
+    pub full: [f32; 4],
+}
+
 /// A named brush the model offers (scalpel, exosomes, hydrogel...).
 #[derive(Debug, Clone, Serialize)]
 pub struct Brush {

@@ -9,7 +9,7 @@ mod raw;
 pub use crate::engine::problem::{
     Action, Amounts, Boundary, Event, Grid, Numerics, Problem, Scheme,
 };
-pub use display::{Brush, Compare, Display, Explain, Skin, TimeUnit, colormap_name};
+pub use display::{Brush, Compare, Display, Explain, Skin, SkinRoles, TimeUnit, colormap_name};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -65,7 +65,7 @@ pub struct ReportContext {
     /// Each parameter's value in the model it builds on (None: the scenario's own).
     pub defaults: Vec<Option<f64>>,
     /// `[view.skin]`: the realistic skin view, drawn headless as `skin_<k>.png`.
-    pub skin: Option<crate::output::skin::Roles>,
+    pub skin: Option<SkinRoles>,
     pub file: String,
 }
 
@@ -410,7 +410,7 @@ impl Ctx<'_> {
             file: self.file.to_string(),
             skin: display.skin.map(|sk| {
                 let roles = [sk.epidermis, sk.scab, sk.inflammation, sk.collagen];
-                crate::output::skin::Roles {
+                SkinRoles {
                     species: roles,
                     full: roles.map(|r| {
                         r.and_then(|s| model.species[s].range)
