@@ -40,8 +40,8 @@ pub fn readout(
                     l.clone(),
                     points(
                         &t.times(),
-                        &t.columns_from(first),
-                        Series::Closure(m),
+                        &t.rows,
+                        Series::Closure(first + m),
                         unit.hours(),
                     ),
                 )

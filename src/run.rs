@@ -218,20 +218,11 @@ impl RunWriter {
         {
             let (nx, ny) = (s.grid.nx as usize, s.grid.ny as usize);
             let rgb = output::skin::render(fields, nx, ny, roles);
-            let unit = out.time_unit;
             let png = output::annotate::render_picture(
                 &rgb,
                 nx,
                 ny,
-                &output::annotate::Labels {
-                    title: &out.title,
-                    species: "skin view",
-                    units: "",
-                    time: format!("t = {:.2} {}", time / unit.hours(), unit.symbol()),
-                    extent: s.grid.extent,
-                    colormap: &out.colormap,
-                    range: [0.0, 1.0],
-                },
+                &self.labels("skin view", "", time, [0.0, 1.0]),
             )?;
             output::write_atomic(&self.dir.join(format!("skin_{k}.png")), &png)?;
         }
@@ -285,22 +276,38 @@ impl RunWriter {
         } else {
             [range[0], range[0] + 1.0]
         };
-        let species = s.model.species.iter().find(|sp| sp.name == name);
-        let unit = self.output.time_unit;
+        let units = s
+            .model
+            .species
+            .iter()
+            .find(|sp| sp.name == name)
+            .map_or("", |sp| sp.units.as_str());
         crate::output::annotate::render_rgb(
             field,
             s.grid.nx as usize,
             s.grid.ny as usize,
-            &crate::output::annotate::Labels {
-                title: &self.output.title,
-                species: name,
-                units: species.map_or("", |sp| sp.units.as_str()),
-                time: format!("t = {:.2} {}", t / unit.hours(), unit.symbol()),
-                extent: s.grid.extent,
-                colormap: &self.output.colormap,
-                range,
-            },
+            &self.labels(name, units, t, range),
         )
+    }
+
+    /// What an annotated picture of `name` at `t` (h) says around the field.
+    fn labels<'a>(
+        &'a self,
+        name: &'a str,
+        units: &'a str,
+        t: f64,
+        range: [f64; 2],
+    ) -> output::annotate::Labels<'a> {
+        let unit = self.output.time_unit;
+        output::annotate::Labels {
+            title: &self.output.title,
+            species: name,
+            units,
+            time: format!("t = {:.2} {}", t / unit.hours(), unit.symbol()),
+            extent: self.problem.grid.extent,
+            colormap: &self.output.colormap,
+            range,
+        }
     }
 
     /// Snapshots of species without a declared range, over the whole run's range, from the
@@ -319,16 +326,7 @@ impl RunWriter {
         {
             for k in 0..self.state.outputs {
                 let path = self.dir.join("fields").join(format!("{}_{k}.npy", sp.name));
-                let bytes =
-                    std::fs::read(&path).map_err(|e| Error::io("cannot re-read", &path, e))?;
-                let (_, data) = npy::decode_f32(&bytes).ok_or_else(|| {
-                    Error::io(
-                        "cannot use (changed or truncated since this run wrote it; run again into a fresh folder)",
-                        &path,
-                        std::io::Error::new(std::io::ErrorKind::InvalidData, "not a float32 (ny, nx) npy"),
-                    )
-                })?;
-                self.png(&sp.name, k, &data, self.state.seen[i])?;
+                self.png(&sp.name, k, &reread(&path)?, self.state.seen[i])?;
             }
         }
         Ok(())
@@ -435,15 +433,7 @@ impl RunWriter {
         let delay = (800 / m.times.len().max(1)).clamp(8, 50) as u16;
         for (k, &t) in m.times.iter().enumerate() {
             let path = frames.join(format!("{k:06}.npy"));
-            let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot re-read", &path, e))?;
-            let (_, field) = npy::decode_f32(&bytes).ok_or_else(|| {
-                Error::io(
-                    "cannot use the movie frame",
-                    &path,
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not a float32 npy"),
-                )
-            })?;
-            let rgb = self.frame(&sp.name, t, &field, range)?;
+            let rgb = self.frame(&sp.name, t, &reread(&path)?, range)?;
             gif.push_rgb(rgb.0, rgb.1, &rgb.2, delay)?;
         }
         gif.finish()?;
@@ -532,6 +522,18 @@ fn per_species(p: &Problem, plan: &StepPlan, decay: &[f64]) -> Vec<serde_json::V
             })
         })
         .collect()
+}
+
+/// A field this run wrote earlier (an output or a movie frame), read back.
+fn reread(path: &Path) -> Result<Vec<f32>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot re-read", path, e))?;
+    npy::decode_f32(&bytes).map(|(_, data)| data).ok_or_else(|| {
+        Error::io(
+            "cannot use (changed or truncated since this run wrote it; run again into a fresh folder)",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "not a float32 (ny, nx) npy"),
+        )
+    })
 }
 
 /// True when `dir` holds a finished run (its run.json says "completed").

@@ -49,13 +49,19 @@ pub fn panels(
             name.to_string()
         }
     };
-    let series = |side: &Side, s: Series, first: usize| {
-        points(
-            &side.table.times(),
-            &side.table.columns_from(first),
-            s,
-            unit.hours(),
-        )
+    // Each side's times and full rows, once; a series is a column of them.
+    let rows: Vec<(Vec<f64>, &[Vec<f64>])> = sides
+        .iter()
+        .map(|side| (side.table.times(), side.table.rows.as_slice()))
+        .collect();
+    let series = |k: usize, s: Series, first: usize| {
+        let (times, all) = &rows[k];
+        let shift = |m: usize| m + first;
+        let s = match s {
+            Series::Metric(m) => Series::Metric(shift(m)),
+            Series::Closure(m) => Series::Closure(shift(m)),
+        };
+        points(times, all, s, unit.hours())
     };
     let mut out = vec![];
     if let Some(m) = closure_of {
@@ -69,7 +75,7 @@ pub fn panels(
                     label: side.label.to_string(),
                     colour: k,
                     side: k,
-                    pts: series(side, Series::Closure(m), first_metric),
+                    pts: series(k, Series::Closure(m), first_metric),
                 })
                 .collect(),
             closure: true,
@@ -112,7 +118,7 @@ pub fn panels(
                     label: label(name, side),
                     colour: c,
                     side: k,
-                    pts: series(side, Series::Metric(0), *column),
+                    pts: series(k, Series::Metric(0), *column),
                 });
             }
         }

@@ -65,7 +65,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.6em;border
 .meta{color:#666}.readout{font-size:1.15em;background:#f3f7ff;padding:.6em .8em;border-left:4px solid #1f77b4}\
 table{border-collapse:collapse;font-size:.92em}td,th{border-bottom:1px solid #eee;padding:.25em .6em;text-align:left}\
 tr.changed{background:#fff6d6}.strip{display:flex;flex-wrap:wrap;gap:6px}.strip img{width:180px}\
-.plot{max-width:100%}.side{display:inline-block;vertical-align:top;margin-right:1em}";
+.plot{max-width:100%}.strip img.summary{width:540px}.side{display:inline-block;vertical-align:top;margin-right:1em}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -349,10 +349,7 @@ pub fn write_sweep(dir: &Path, title: &str, table: &[SweepRow]) -> Result<()> {
     if !plots.is_empty() {
         b.push_str("<h2>Summary plots</h2><div class=\"strip\">");
         for p in &plots {
-            b.push_str(
-                &picture(dir, &format!("plots/{p}"), p, "plot")
-                    .replace("<img class=\"plot\"", "<img style=\"width:540px\""),
-            );
+            b.push_str(&picture(dir, &format!("plots/{p}"), p, "summary"));
         }
         b.push_str("</div>");
     }

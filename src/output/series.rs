@@ -20,14 +20,6 @@ impl Table {
         self.rows.iter().map(|r| r[0]).collect()
     }
 
-    /// The rows from `first` column on (metrics.csv's model metrics start after the species).
-    pub fn columns_from(&self, first: usize) -> Vec<Vec<f64>> {
-        self.rows
-            .iter()
-            .map(|r| r.get(first..).unwrap_or_default().to_vec())
-            .collect()
-    }
-
     /// metrics.csv text: a header line, then numbers (unparsable ones as NaN).
     pub fn parse(text: &str) -> Option<Table> {
         let mut lines = text.lines();
