@@ -4,6 +4,14 @@
 /// (path under the repository, text).
 pub const SCENARIOS: &[(&str, &str)] = &[
     (
+        "assets/presets/burn_full_thickness.toml",
+        include_str!("../assets/presets/burn_full_thickness.toml"),
+    ),
+    (
+        "assets/presets/burn_partial_thickness.toml",
+        include_str!("../assets/presets/burn_partial_thickness.toml"),
+    ),
+    (
         "assets/examples/chemotaxis.toml",
         include_str!("../assets/examples/chemotaxis.toml"),
     ),
@@ -136,8 +144,9 @@ pub fn classroom() -> Vec<(&'static str, &'static str)> {
     out
 }
 
-/// The scenario the app opens first: the most instructive wound.
-pub const DEFAULT: &str = "epidermal_wound";
+/// The scenario the app opens first: a real wound (the `wound` model's 6 mm punch biopsy),
+/// untreated vs exosome-treated ready to compare (#13).
+pub const DEFAULT: &str = "wound_human_acute";
 
 /// Files the shipped scenarios read (maps), by path under the repository.
 pub const FILES: &[(&str, &[u8])] = &[(

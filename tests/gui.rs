@@ -78,6 +78,8 @@ fn first_frame_of_every_preset() {
         "wound_diabetic_nonhealer",
         "wound_mouse_control",
         "wound_mouse_db",
+        "burn_partial_thickness",
+        "burn_full_thickness",
     ] {
         assert!(
             names
@@ -134,7 +136,7 @@ fn default_screen_is_the_wound_and_compare_and_presentation_screens() {
 
 #[test]
 fn play_advances_the_clock_and_pause_stops_it() {
-    let mut h = harness(GuiOptions::default());
+    let mut h = harness(open("epidermal_wound"));
     assert_eq!(h.state().session().time(), 0.0);
     h.get_by_label("Play").click();
     h.run_steps(8);
@@ -179,7 +181,7 @@ fn value_at(app: &ExoApp, species: usize, p: egui::Pos2) -> f32 {
 
 #[test]
 fn dragging_the_scalpel_cuts_the_field_and_records_events() {
-    let mut h = harness(GuiOptions::default());
+    let mut h = harness(open("epidermal_wound"));
     let app = h.state();
     let Tool::Brush(0) = app.ui_state().tool else {
         panic!("the wound preset starts with its first brush selected")
@@ -269,7 +271,7 @@ fn dragging_the_scalpel_cuts_the_field_and_records_events() {
 
 #[test]
 fn a_parameter_slider_changes_the_running_model() {
-    let mut h = harness(GuiOptions::default());
+    let mut h = harness(open("epidermal_wound"));
     let p = h.state().session().scenario.model.params[0].clone();
     let target = p
         .range
@@ -302,7 +304,7 @@ fn param(s: &exoderm::Scenario, k: usize) -> f64 {
 
 #[test]
 fn compare_runs_two_simulations_on_one_clock_with_one_difference() {
-    let mut h = harness(GuiOptions::default());
+    let mut h = harness(open("epidermal_wound"));
     h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Compare")
         .click();
     settle(&mut h);

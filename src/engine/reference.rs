@@ -24,18 +24,34 @@ pub struct Reference<'a> {
     pub face: &'a dyn Fn(usize, f64, f64, f64) -> [f64; 4],
     /// Diffusion that varies: (species, x, y, t, every species' value) -> D (mm²/h) at a
     /// cell centre, faces taking the harmonic mean; `None`: the constants above.
-    pub dcell: Option<&'a DCell>,
+    pub dcell: Option<&'a DCell<'a>>,
     /// Advection: (species, x, y, t, every species' value) -> (drift [vx, vy] in mm/h,
     /// taxis terms (attractant index, sensitivity χ)) at a cell centre; faces take the
     /// means, fluxes are upwinded with the van Leer limited face value.
-    pub advect: Option<&'a Advect>,
+    pub advect: Option<&'a Advect<'a>>,
+    /// Reactions that depend on position and time: (x, y, t, species values, out); when
+    /// set, used instead of `react`.
+    pub react_at: Option<&'a ReactAt<'a>>,
+    /// Species solved as D∇²c + R = 0 at every stage (Newton, a direct banded solve per
+    /// iteration) instead of stepped; their rows of the right-hand side are zero.
+    pub quasi_steady: Vec<bool>,
+    /// Per quasi-steady species: the linear diffusion operator as a dense matrix (probed
+    /// once from the stencil, so every boundary rule is included) and its bandwidth.
+    qs_operator: Vec<std::cell::OnceCell<QsOperator>>,
 }
 
 /// See [`Reference::dcell`].
-pub type DCell = dyn Fn(usize, f64, f64, f64, &[f64]) -> f64;
+pub type DCell<'a> = dyn Fn(usize, f64, f64, f64, &[f64]) -> f64 + 'a;
+
+/// A quasi-steady species' diffusion operator: the dense matrix (row-major), its constant
+/// part (what a zero field gives: held or flux sides) and its bandwidth.
+type QsOperator = (Vec<f64>, Vec<f64>, usize);
+
+/// See [`Reference::react_at`].
+pub type ReactAt<'a> = dyn Fn(f64, f64, f64, &[f64], &mut [f64]) + 'a;
 
 /// See [`Reference::advect`].
-pub type Advect = dyn Fn(usize, f64, f64, f64, &[f64]) -> ([f64; 2], Vec<(usize, f64)>);
+pub type Advect<'a> = dyn Fn(usize, f64, f64, f64, &[f64]) -> ([f64; 2], Vec<(usize, f64)>) + 'a;
 
 impl<'a> Reference<'a> {
     pub fn new(
@@ -46,6 +62,7 @@ impl<'a> Reference<'a> {
         face: &'a dyn Fn(usize, f64, f64, f64) -> [f64; 4],
     ) -> Self {
         let o = grid.origin();
+        let ns = fields.len();
         Reference {
             nx: grid.nx as usize,
             ny: grid.ny as usize,
@@ -60,17 +77,36 @@ impl<'a> Reference<'a> {
             face,
             dcell: None,
             advect: None,
+            react_at: None,
+            quasi_steady: vec![false; ns],
+            qs_operator: (0..ns).map(|_| std::cell::OnceCell::new()).collect(),
         }
     }
 
+    /// With reactions of position and time (see [`Reference::react_at`]).
+    pub fn with_react_at(mut self, react: &'a ReactAt<'a>) -> Self {
+        self.react_at = Some(react);
+        self
+    }
+
+    /// With these species solved quasi-steadily (see [`Reference::quasi_steady`]); the
+    /// current fields are brought onto the constraint at once.
+    pub fn with_quasi_steady(mut self, flags: Vec<bool>, t: f64) -> Self {
+        self.quasi_steady = flags;
+        let mut y = std::mem::take(&mut self.fields);
+        self.solve_quasi_steady(&mut y, t);
+        self.fields = y;
+        self
+    }
+
     /// With advection (see [`Reference::advect`]).
-    pub fn with_advection(mut self, advect: &'a Advect) -> Self {
+    pub fn with_advection(mut self, advect: &'a Advect<'a>) -> Self {
         self.advect = Some(advect);
         self
     }
 
     /// With diffusion that varies (see [`Reference::dcell`]).
-    pub fn with_dcell(mut self, dcell: &'a DCell) -> Self {
+    pub fn with_dcell(mut self, dcell: &'a DCell<'a>) -> Self {
         self.dcell = Some(dcell);
         self
     }
@@ -148,12 +184,119 @@ impl<'a> Reference<'a> {
             for (s, cs) in c.iter_mut().enumerate() {
                 *cs = y[s][idx];
             }
-            (self.react)(&c, &mut r);
+            self.react_cell(idx, t, &c, &mut r);
             for s in 0..ns {
                 f[s][idx] += r[s];
             }
         }
+        for (fs, &qs) in f.iter_mut().zip(&self.quasi_steady) {
+            if qs {
+                fs.fill(0.0);
+            }
+        }
         f
+    }
+
+    fn react_cell(&self, idx: usize, t: f64, c: &[f64], r: &mut [f64]) {
+        match self.react_at {
+            Some(react) => {
+                let (x, y) = self.centre(idx % self.nx, idx / self.nx);
+                react(x, y, t, c, r)
+            }
+            None => (self.react)(c, r),
+        }
+    }
+
+    /// The right-hand side at a stage: the quasi-steady species solved first (in `y`).
+    fn stage_rhs(&self, y: &mut [Vec<f64>], t: f64) -> Vec<Vec<f64>> {
+        self.solve_quasi_steady(y, t);
+        self.rhs(y, t)
+    }
+
+    /// Solves D∇²q + R(q, others) = 0 for every quasi-steady species q in `y`, the others
+    /// held: Newton on the whole field, the Jacobian's reaction part by a finite difference
+    /// per cell, each linear system by banded Gaussian elimination (diagonally dominant:
+    /// no pivoting), to a residual of 1e-11 of the species' scale.
+    pub fn solve_quasi_steady(&self, y: &mut [Vec<f64>], t: f64) {
+        let n = self.nx * self.ny;
+        let ns = y.len();
+        for q in (0..ns).filter(|&q| self.quasi_steady[q]) {
+            let (a, a0, bw) = self.qs_operator[q].get_or_init(|| {
+                let zero = vec![0.0; n];
+                let a0 = self.transport_of(&zero, q, t, None);
+                let mut a = vec![0.0; n * n];
+                let mut bw = 0;
+                let mut e = zero.clone();
+                for k in 0..n {
+                    e[k] = 1.0;
+                    let col = self.transport_of(&e, q, t, None);
+                    e[k] = 0.0;
+                    for (i, v) in col.iter().enumerate() {
+                        let v = v - a0[i];
+                        if v != 0.0 {
+                            a[i * n + k] = v;
+                            bw = bw.max(i.abs_diff(k));
+                        }
+                    }
+                }
+                (a, a0, bw)
+            });
+            let (mut c, mut r) = (vec![0.0; ns], vec![0.0; ns]);
+            for _ in 0..50 {
+                let (mut res, mut jac) = (a0.clone(), vec![0.0; n]);
+                for idx in 0..n {
+                    for (s, cs) in c.iter_mut().enumerate() {
+                        *cs = y[s][idx];
+                    }
+                    self.react_cell(idx, t, &c, &mut r);
+                    let r0 = r[q];
+                    let h = 1e-6 * c[q].abs().max(1.0);
+                    c[q] += h;
+                    self.react_cell(idx, t, &c, &mut r);
+                    jac[idx] = (r[q] - r0) / h;
+                    res[idx] += r0;
+                    for k in idx.saturating_sub(*bw)..(idx + bw + 1).min(n) {
+                        res[idx] += a[idx * n + k] * y[q][k];
+                    }
+                }
+                let scale = y[q].iter().fold(1.0f64, |m, v| m.max(v.abs()));
+                let worst = res.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let diag = a.iter().step_by(n + 1).fold(0.0f64, |m, v| m.max(v.abs()));
+                if worst <= 1e-11 * scale * diag.max(1.0) {
+                    break;
+                }
+                // (A + diag J) δ = −res, banded elimination.
+                let mut m = a.clone();
+                for (idx, j) in jac.iter().enumerate() {
+                    m[idx * n + idx] += j;
+                }
+                let mut b: Vec<f64> = res.iter().map(|v| -v).collect();
+                for k in 0..n {
+                    let end = (k + bw + 1).min(n);
+                    for i in k + 1..end {
+                        let l = m[i * n + k] / m[k * n + k];
+                        if l == 0.0 {
+                            continue;
+                        }
+                        for jj in k..end {
+                            m[i * n + jj] -= l * m[k * n + jj];
+                        }
+                        b[i] -= l * b[k];
+                    }
+                }
+                for k in (0..n).rev() {
+                    let end = (k + bw + 1).min(n);
+                    let mut sum = b[k];
+                    for jj in k + 1..end {
+                        sum -= m[k * n + jj] * b[jj];
+                    }
+                    b[k] = sum / m[k * n + k];
+                }
+                for (v, d) in y[q].iter_mut().zip(&b) {
+                    *v += d;
+                }
+            }
+        }
     }
 
     /// The cell (i + di, j + dj): wrapped across periodic sides, `None` beyond the others.
@@ -248,22 +391,25 @@ impl<'a> Reference<'a> {
     /// One classic fourth-order Runge–Kutta step: with steps well below the explicit
     /// limit, the f64 reference the schemes are measured against.
     pub fn rk4_step(&mut self, t: f64, dt: f64) {
-        let y0 = self.fields.clone();
+        let mut y0 = self.fields.clone();
+        let k1 = self.stage_rhs(&mut y0, t);
         let axpy = |a: f64, k: &[Vec<f64>]| -> Vec<Vec<f64>> {
             y0.iter()
                 .zip(k)
                 .map(|(y, k)| y.iter().zip(k).map(|(y, k)| y + a * k).collect())
                 .collect()
         };
-        let k1 = self.rhs(&y0, t);
-        let k2 = self.rhs(&axpy(0.5 * dt, &k1), t + 0.5 * dt);
-        let k3 = self.rhs(&axpy(0.5 * dt, &k2), t + 0.5 * dt);
-        let k4 = self.rhs(&axpy(dt, &k3), t + dt);
+        let k2 = self.stage_rhs(&mut axpy(0.5 * dt, &k1), t + 0.5 * dt);
+        let k3 = self.stage_rhs(&mut axpy(0.5 * dt, &k2), t + 0.5 * dt);
+        let k4 = self.stage_rhs(&mut axpy(dt, &k3), t + dt);
         for (s, y) in self.fields.iter_mut().enumerate() {
             for (i, v) in y.iter_mut().enumerate() {
                 *v = y0[s][i] + dt / 6.0 * (k1[s][i] + 2.0 * k2[s][i] + 2.0 * k3[s][i] + k4[s][i]);
             }
         }
+        let mut y = std::mem::take(&mut self.fields);
+        self.solve_quasi_steady(&mut y, t + dt);
+        self.fields = y;
     }
 
     /// One stabilized Runge–Kutta step with per-stage (μ, ν, μ̃, γ̃, c) — the CPU twin of

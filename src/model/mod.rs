@@ -6,6 +6,7 @@
 //! so a WGSL error can point back to the scenario line (or the built-in's source).
 
 pub mod derived;
+pub mod eval;
 pub mod expr;
 mod fisher;
 mod gray_scott;
