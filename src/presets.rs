@@ -4,6 +4,14 @@
 /// (path under the repository, text).
 pub const SCENARIOS: &[(&str, &str)] = &[
     (
+        "assets/presets/ageing_intrinsic.toml",
+        include_str!("../assets/presets/ageing_intrinsic.toml"),
+    ),
+    (
+        "assets/presets/ageing_photoaged.toml",
+        include_str!("../assets/presets/ageing_photoaged.toml"),
+    ),
+    (
         "assets/presets/burn_full_thickness.toml",
         include_str!("../assets/presets/burn_full_thickness.toml"),
     ),
@@ -157,6 +165,11 @@ pub const FILES: &[(&str, &[u8])] = &[(
 /// Built-in models shipped as scenario files: (name, path under the repository, text).
 /// `[model] builtin = "NAME"` loads one; the scenario overrides and adds to it.
 pub const MODELS: &[(&str, &str, &str)] = &[
+    (
+        "ageing",
+        "assets/models/ageing.toml",
+        include_str!("../assets/models/ageing.toml"),
+    ),
     (
         "epidermal",
         "assets/models/epidermal.toml",

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod ageing;
 mod analytic;
 mod checkpoint;
 mod cli;
